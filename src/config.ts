@@ -1,0 +1,142 @@
+// Every setting of the host: its environment variable, default, bounds and
+// meaning, in one table. loadConfig() validates them all at start and names the
+// offending variable; README.md's configuration table is generated from SETTINGS
+// (npm run docs:config) and a test keeps the two in step.
+
+type Kind =
+  | { type: 'int'; min: number; max: number }
+  | { type: 'string'; pattern?: RegExp; hint?: string }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'bool' }
+
+interface Setting {
+  env: string
+  kind: Kind
+  default: string | undefined
+  doc: string
+}
+
+const MiB = 1024 * 1024
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => ({ type: 'int' as const, min, max })
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const SETTINGS = {
+  host: { env: 'HOST', kind: { type: 'string' }, default: '127.0.0.1', doc: 'Address to listen on (`0.0.0.0` for all interfaces).' },
+  port: { env: 'PORT', kind: int(0, 65535), default: '8080', doc: 'TCP port (0 picks a free one).' },
+  logLevel: { env: 'LOG_LEVEL', kind: { type: 'enum', values: LOG_LEVELS }, default: 'info', doc: 'pino log level.' },
+  dataDir: { env: 'DATA_DIR', kind: { type: 'string' }, default: './data', doc: 'Where the host identity key is kept (`host.key`, mode 0600).' },
+  hostSecretKey: {
+    env: 'HOST_SECRET_KEY',
+    kind: { type: 'string', pattern: /^[A-Za-z0-9+/]{43}=$/, hint: 'base64 of 32 bytes' },
+    default: undefined,
+    doc: 'Host X25519 secret key (base64, 32 bytes). Overrides the key file in `DATA_DIR`.',
+  },
+  maxSessions: { env: 'MAX_SESSIONS', kind: int(1), default: '1000', doc: 'Sessions held at once (all statuses).' },
+  maxConnections: { env: 'MAX_CONNECTIONS', kind: int(1), default: '10000', doc: 'Open WebSockets at once; further upgrades get HTTP 503.' },
+  maxFrameBytes: { env: 'MAX_FRAME_BYTES', kind: int(1024, 256 * MiB), default: String(16 * MiB), doc: 'Largest inbound frame; larger closes the socket with 1009.' },
+  maxBatch: { env: 'MAX_BATCH', kind: int(1), default: '1000', doc: 'Vectors in one `uploadVectors` request.' },
+  maxVectorsPerSession: { env: 'MAX_VECTORS_PER_SESSION', kind: int(1), default: '100000', doc: 'Vectors one session may hold.' },
+  maxDims: { env: 'MAX_DIMS', kind: int(1, 65536), default: '4096', doc: 'Values in one vector.' },
+  maxK: { env: 'MAX_K', kind: int(1, 10000), default: '100', doc: 'Largest `k` of a search.' },
+  maxMetadataBytes: { env: 'MAX_METADATA_BYTES', kind: int(2), default: '10240', doc: "UTF-8 bytes of one vector's metadata JSON." },
+  maxMessageChars: { env: 'MAX_MESSAGE_CHARS', kind: int(1), default: '32768', doc: 'UTF-16 code units of one history message.' },
+  maxHistory: { env: 'MAX_HISTORY', kind: int(1), default: '10000', doc: 'Messages one session keeps (all attempts); past it appends get `limit_exceeded`.' },
+  maxVectorBytes: { env: 'MAX_VECTOR_BYTES', kind: int(0), default: String(1024 * MiB), doc: 'Host-wide budget of stored vector bytes (float32 values).' },
+  exactSearchMaxVectors: {
+    env: 'EXACT_SEARCH_MAX_VECTORS',
+    kind: int(0),
+    default: '2000',
+    doc: 'At or below this many vectors a session is searched exactly; above it an HNSW index is built off the event loop.',
+  },
+  hnswM: { env: 'HNSW_M', kind: int(2, 128), default: '16', doc: 'HNSW graph degree (M).' },
+  hnswEfConstruction: { env: 'HNSW_EF_CONSTRUCTION', kind: int(8, 4096), default: '200', doc: 'HNSW build beam width.' },
+  hnswEfSearch: { env: 'HNSW_EF_SEARCH', kind: int(8, 4096), default: '64', doc: 'HNSW search beam width (raised to `k` when smaller).' },
+  initClockSkewMs: { env: 'INIT_CLOCK_SKEW_MS', kind: int(1000), default: '300000', doc: 'Largest difference between an init `ts` and the host clock.' },
+  replayWindowMs: { env: 'REPLAY_WINDOW_MS', kind: int(1000), default: '600000', doc: 'How long an accepted init `eph_pub` is remembered.' },
+  replayCacheMax: { env: 'REPLAY_CACHE_MAX', kind: int(1), default: '200000', doc: 'Entries the init replay cache holds; when full, new inits get `rate_limited`.' },
+  reconnectGraceMs: { env: 'RECONNECT_GRACE_MS', kind: int(0), default: '600000', doc: 'How long a session with no connection stays `detached` before it is `abandoned`.' },
+  retentionMs: { env: 'RETENTION_MS', kind: int(0), default: '3600000', doc: 'How long `abandoned` and `ended` sessions are kept before they are dropped.' },
+  sweepIntervalMs: { env: 'SWEEP_INTERVAL_MS', kind: int(10), default: '5000', doc: 'How often lifecycle deadlines and caches are swept.' },
+  heartbeatIntervalMs: { env: 'HEARTBEAT_INTERVAL_MS', kind: int(10), default: '30000', doc: 'WebSocket ping interval; a socket that misses a pong by the next ping is closed.' },
+  rateLimitPerSec: { env: 'RATE_LIMIT_PER_SEC', kind: int(0), default: '200', doc: 'Requests per second per connection (0 disables).' },
+  rateLimitBurst: { env: 'RATE_LIMIT_BURST', kind: int(1), default: '400', doc: 'Burst allowance of the per-connection rate limit.' },
+  httpRateLimitMax: { env: 'HTTP_RATE_LIMIT_MAX', kind: int(0), default: '600', doc: 'HTTP requests (and WebSocket upgrades) per minute per client address (0 disables).' },
+  connectionQueueMax: { env: 'CONNECTION_QUEUE_MAX', kind: int(1), default: '64', doc: 'Frames queued on one connection before the host stops reading from it.' },
+  cryptoOffloadBytes: { env: 'CRYPTO_OFFLOAD_BYTES', kind: int(0), default: '65536', doc: 'Ciphertexts at least this large are sealed and opened on a worker thread.' },
+  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', kind: int(0), default: '10000', doc: 'Time given to in-flight work on SIGTERM/SIGINT before exit.' },
+  trustProxy: { env: 'TRUST_PROXY', kind: { type: 'bool' }, default: 'false', doc: 'Trust `X-Forwarded-For` from the load balancer for client addresses.' },
+  metricsEnabled: { env: 'METRICS_ENABLED', kind: { type: 'bool' }, default: 'true', doc: 'Serve Prometheus metrics at `GET /metrics`.' },
+} as const satisfies Record<string, Setting>
+
+type Settings = typeof SETTINGS
+type ValueOf<K extends Kind> = K extends { type: 'int' } ? number : K extends { type: 'bool' } ? boolean : string
+type Default<S extends Setting> = S['default'] extends string ? never : undefined
+
+export type Config = {
+  readonly [K in keyof Settings]: ValueOf<Settings[K]['kind']> | Default<Settings[K]>
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+function parseValue(key: string, s: Setting, raw: string): number | string | boolean {
+  const fail = (expected: string): never => {
+    throw new ConfigError(`${s.env} must be ${expected} (got ${JSON.stringify(raw)})`)
+  }
+  const k = s.kind
+  switch (k.type) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) fail(`an integer from ${k.min} to ${k.max}`)
+      const n = Number(raw.trim())
+      if (!Number.isSafeInteger(n) || n < k.min || n > k.max) fail(`an integer from ${k.min} to ${k.max}`)
+      return n
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase()
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true
+      if (['0', 'false', 'no', 'off'].includes(v)) return false
+      return fail('true or false')
+    }
+    case 'enum':
+      if (!k.values.includes(raw)) fail(`one of ${k.values.join(', ')}`)
+      return raw
+    case 'string':
+      if (raw.length === 0) fail('a non-empty string')
+      if (k.pattern && !k.pattern.test(raw)) fail(k.hint ?? `a string matching ${k.pattern}`)
+      return raw
+    default:
+      throw new ConfigError(`unknown kind of setting ${key}`)
+  }
+}
+
+/**
+ * Reads and validates every setting. Empty variables count as unset.
+ * Throws ConfigError naming the first bad variable; `overrides` (for tests and
+ * embedding) take precedence over the environment and are validated the same way.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<keyof Config, unknown>> = {}): Config {
+  const out: Record<string, unknown> = {}
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof Config, Setting][]) {
+    const override = overrides[key]
+    const raw = override !== undefined ? String(override) : env[s.env] !== undefined && env[s.env] !== '' ? env[s.env] : s.default
+    out[key] = raw === undefined ? undefined : parseValue(key, s, raw)
+  }
+  const c = out as Config
+  if (c.rateLimitPerSec > 0 && c.rateLimitBurst < 1) throw new ConfigError('RATE_LIMIT_BURST must be at least 1')
+  if (c.maxMetadataBytes >= c.maxFrameBytes) throw new ConfigError('MAX_METADATA_BYTES must be smaller than MAX_FRAME_BYTES')
+  return c
+}
+
+/** The configuration table of README.md, generated so it cannot drift. */
+export function configTableMarkdown(): string {
+  const rows = Object.values(SETTINGS).map((s: Setting) => {
+    const def = s.default === undefined ? '(unset)' : `\`${s.default}\``
+    return `| \`${s.env}\` | ${def} | ${s.doc} |`
+  })
+  return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n')
+}

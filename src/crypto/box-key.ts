@@ -1,0 +1,34 @@
+// The crypto_box shared key (what nacl.box.before returns), computed with
+// Node's native X25519 (about 20x faster than tweetnacl's scalar multiplication)
+// followed by tweetnacl's HSalsa20, exactly as NaCl derives it.
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto'
+import nacl from 'tweetnacl'
+import { KEY_BYTES } from './nacl-sizes.js'
+
+const ZERO16 = new Uint8Array(16)
+// "expand 32-byte k", the Salsa20 constant NaCl feeds to HSalsa20.
+const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 121, 116, 101, 32, 107])
+
+// tweetnacl ships lowlevel at run time but leaves it out of its typings.
+const { crypto_core_hsalsa20 } = (nacl as unknown as {
+  lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number }
+}).lowlevel
+
+const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')
+
+export function x25519PrivateKey(secretKey: Uint8Array): KeyObject {
+  const publicKey = nacl.scalarMult.base(secretKey)
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: b64url(publicKey) }, format: 'jwk' })
+}
+
+/** nacl.box.before(peerPublic, ourSecret), natively. Throws on a low-order peer key. */
+export function boxBefore(peerPublicKey: Uint8Array, ourPrivateKey: KeyObject): Uint8Array {
+  if (peerPublicKey.length !== KEY_BYTES) throw new RangeError('bad public key size')
+  // JWK import is the cheap path: a DER import per call costs most of the gain.
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublicKey) }, format: 'jwk' })
+  const shared = diffieHellman({ privateKey: ourPrivateKey, publicKey })
+  const key = new Uint8Array(KEY_BYTES)
+  crypto_core_hsalsa20(key, ZERO16, new Uint8Array(shared), SIGMA)
+  shared.fill(0)
+  return key
+}

@@ -1,0 +1,99 @@
+// secretbox (XSalsa20-Poly1305) for sealed messages. Small payloads are done
+// inline (a few microseconds); from `offloadBytes` up they go to a worker
+// thread, because tweetnacl runs at ~60 MB/s and a multi-megabyte upload
+// would otherwise stall every other connection for tens of milliseconds.
+import nacl from 'tweetnacl'
+import type { Worker } from 'node:worker_threads'
+import { decodeBase64, encodeBase64 } from './encoding.js'
+import { randomNonce } from './nonce.js'
+import { startWorker } from '../util/worker-file.js'
+import { MAC_BYTES } from './nacl-sizes.js'
+
+export type OpenResult = { ok: true; plaintext: Uint8Array } | { ok: false; reason: 'malformed' | 'failed' }
+export interface Sealed {
+  nonce: string
+  ciphertext: string
+}
+
+/** Opens base64 `ciphertext`; 'malformed' when it is not strict base64, 'failed' when it does not authenticate. */
+export function openBase64(ciphertext: string, nonce: Uint8Array, key: Uint8Array): OpenResult {
+  const box = decodeBase64(ciphertext)
+  if (!box) return { ok: false, reason: 'malformed' }
+  if (box.length < MAC_BYTES) return { ok: false, reason: 'failed' }
+  const plaintext = nacl.secretbox.open(box, nonce, key)
+  return plaintext ? { ok: true, plaintext } : { ok: false, reason: 'failed' }
+}
+
+export function sealBase64(plaintext: Uint8Array, key: Uint8Array): Sealed {
+  const nonce = randomNonce()
+  return { nonce: encodeBase64(nonce), ciphertext: encodeBase64(nacl.secretbox(plaintext, nonce, key)) }
+}
+
+type WorkerRequest =
+  | { id: number; op: 'open'; ciphertext: string; nonce: Uint8Array; key: Uint8Array }
+  | { id: number; op: 'seal'; plaintext: Uint8Array; key: Uint8Array }
+export type WorkerReply = { id: number; open?: OpenResult; sealed?: Sealed; error?: string }
+export type { WorkerRequest }
+
+/**
+ * Runs big seals and opens on one worker thread, in arrival order. The
+ * worker is started on first use; if it dies, pending calls fail and the next
+ * call starts a new one.
+ */
+export class SecretboxOffload {
+  #worker: Worker | undefined
+  #nextId = 1
+  readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>()
+
+  constructor(readonly offloadBytes: number) {}
+
+  async open(ciphertext: string, nonce: Uint8Array, key: Uint8Array): Promise<OpenResult> {
+    // base64 length is 4/3 of the bytes: compare on the text to decide without decoding.
+    if (ciphertext.length * 0.75 < this.offloadBytes) return openBase64(ciphertext, nonce, key)
+    const reply = await this.#call({ id: 0, op: 'open', ciphertext, nonce, key })
+    if (!reply.open) throw new Error(reply.error ?? 'secretbox worker failed')
+    return reply.open
+  }
+
+  async seal(plaintext: Uint8Array, key: Uint8Array): Promise<Sealed> {
+    if (plaintext.length < this.offloadBytes) return sealBase64(plaintext, key)
+    const reply = await this.#call({ id: 0, op: 'seal', plaintext, key })
+    if (!reply.sealed) throw new Error(reply.error ?? 'secretbox worker failed')
+    return reply.sealed
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker
+    this.#worker = undefined
+    if (worker) await worker.terminate()
+  }
+
+  #call(request: WorkerRequest): Promise<WorkerReply> {
+    const worker = this.#ensureWorker()
+    request.id = this.#nextId++
+    return new Promise((resolve, reject) => {
+      this.#pending.set(request.id, { resolve, reject })
+      worker.postMessage(request)
+    })
+  }
+
+  #ensureWorker(): Worker {
+    if (this.#worker) return this.#worker
+    const worker = startWorker(import.meta.url, 'secretbox-worker')
+    worker.on('message', (reply: WorkerReply) => {
+      const p = this.#pending.get(reply.id)
+      if (!p) return
+      this.#pending.delete(reply.id)
+      p.resolve(reply)
+    })
+    const fail = (err: Error): void => {
+      if (this.#worker === worker) this.#worker = undefined
+      for (const p of this.#pending.values()) p.reject(err)
+      this.#pending.clear()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`secretbox worker exited with code ${code}`)))
+    this.#worker = worker
+    return worker
+  }
+}

@@ -1,0 +1,105 @@
+// encrypted_message (contract section 3): envelope checks in the contract's
+// order, answered in plaintext; then the operation, answered sealed as
+// `<type>Response`. Every request with an id gets exactly one reply.
+import { decodeBase64, decodeUtf8 } from '../crypto/encoding.js'
+import { NONCE_BYTES } from '../crypto/nacl-sizes.js'
+import { nonceCounter } from '../crypto/nonce.js'
+import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
+import { isObject, parseJson, requireRequestId, requireSessionId, type JsonObject } from '../protocol/inbound.js'
+import { operationFailed, operationSucceeded, plainError } from '../protocol/replies.js'
+import type { ConnectionPort, HostContext } from './context.js'
+import { findOperation } from './operations/index.js'
+
+/** Upper bound of the sealed envelope's size for a plaintext: base64 of (UTF-8 + MAC), plus the envelope's fields. */
+function sealedFrameBytes(json: string): number {
+  return Math.ceil(((Buffer.byteLength(json) + 16) * 4) / 3) + 512
+}
+
+interface Opened {
+  requestId: string
+  sessionId: string
+  request: JsonObject & { type: string }
+}
+
+/** Envelope, key, decryption, counter, plaintext shape. Throws the first failure. */
+async function open(ctx: HostContext, conn: ConnectionPort, frame: JsonObject): Promise<Opened> {
+  const requestId = requireRequestId(frame)
+  const sessionId = requireSessionId(frame)
+  const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
+  if (!nonce) throw badRequest('nonce must be base64 of 24 bytes')
+  const ciphertext = frame.ciphertext
+  if (typeof ciphertext !== 'string') throw badRequest('ciphertext must be base64')
+
+  const entry = ctx.keys.get(conn.id, sessionId)
+  if (!entry) {
+    // A malformed ciphertext outranks no_session; only this rare path pays for the check.
+    if (!decodeBase64(ciphertext)) throw badRequest('ciphertext must be base64')
+    throw new ProtocolError('no_session', 'this connection holds no key for that session')
+  }
+
+  const opened = await ctx.secretbox.open(ciphertext, nonce, entry.key)
+  if (!opened.ok) {
+    if (opened.reason === 'malformed') throw badRequest('ciphertext must be base64')
+    throw new ProtocolError('decrypt_failed', 'the message does not open with this connection key')
+  }
+  // The socket may have closed (and its key been wiped) while a worker opened the box.
+  if (!ctx.keys.isCurrent(entry)) throw new ProtocolError('no_session', 'the connection key changed while the message was opened')
+
+  // Only a frame that decrypts moves the counter, whatever its plaintext holds.
+  if (!ctx.keys.advance(entry, nonceCounter(nonce))) throw new ProtocolError('replayed', 'the nonce counter did not increase')
+
+  const text = decodeUtf8(opened.plaintext)
+  const parsed = text === undefined ? undefined : parseJson(text)
+  if (!parsed?.ok || !isObject(parsed.value)) throw badRequest('the plaintext must be a JSON object')
+  const request = parsed.value
+  if (typeof request.type !== 'string') throw badRequest('the request must have a string type')
+  if (request.id !== requestId) throw badRequest("the request id must equal the envelope's id")
+  return { requestId, sessionId, request: request as JsonObject & { type: string } }
+}
+
+export async function handleEncryptedMessage(ctx: HostContext, conn: ConnectionPort, frame: JsonObject, throttleMs: number): Promise<void> {
+  let opened: Opened
+  try {
+    opened = await open(ctx, conn, frame)
+  } catch (err) {
+    const code = err instanceof ProtocolError ? err.code : 'internal'
+    ctx.metrics.envelopeErrors.inc({ code })
+    const id = typeof frame.id === 'string' && frame.id.length >= 1 && frame.id.length <= 128 ? frame.id : null
+    conn.log.info({ event: 'request.rejected', code, req_id: id }, 'encrypted message rejected')
+    if (!(err instanceof ProtocolError)) conn.log.error({ event: 'request.fault', err }, 'envelope fault')
+    conn.sendPlain(plainError(id, err))
+    return
+  }
+  await run(ctx, conn, opened, throttleMs)
+}
+
+async function run(ctx: HostContext, conn: ConnectionPort, { requestId, sessionId, request }: Opened, throttleMs: number): Promise<void> {
+  const started = process.hrtime.bigint()
+  const session = ctx.sessions.get(sessionId)
+  const log = conn.log.child({ session_id: sessionId, session_seq: session?.seq, req_id: requestId })
+  const op = findOperation(request.type)
+  const opLabel = op ? request.type : 'unknown'
+  let reply
+  try {
+    if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
+    if (!op) throw badRequest('unknown operation')
+    if (!session) throw new ProtocolError('no_session', 'the session is gone')
+    if (op.changesSession && session.ended) throw new ProtocolError('session_ended', 'the session has ended; it is read-only')
+    ctx.sessions.touch(session)
+    reply = operationSucceeded(request.type, requestId, await op.handle({ host: ctx, conn, session, request, log }))
+  } catch (err) {
+    reply = operationFailed(request.type, requestId, err)
+    const code = reply.error?.code
+    if (err instanceof ProtocolError) log.info({ event: 'request.failed', op: opLabel, code }, 'request failed')
+    else log.error({ event: 'request.failed', op: opLabel, code, err }, 'request fault')
+  }
+  let json = JSON.stringify(reply)
+  if (sealedFrameBytes(json) > ctx.config.maxFrameBytes) {
+    // A reply the client could not receive is answered with a typed error instead.
+    reply = operationFailed(request.type, requestId, limitExceeded('the reply would exceed max_frame_bytes; ask for less (limit, before_seq, k)'))
+    json = JSON.stringify(reply)
+  }
+  ctx.metrics.requests.inc({ op: opLabel, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') })
+  await conn.sendSealed(requestId, sessionId, json)
+  ctx.metrics.requestSeconds.observe({ op: opLabel }, Number(process.hrtime.bigint() - started) / 1e9)
+}

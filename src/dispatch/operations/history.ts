@@ -1,0 +1,38 @@
+// appendMessage and getHistory.
+import { badRequest } from '../../protocol/errors.js'
+import { ROLES, type Role } from '../../protocol/messages.js'
+import type { AttemptSelector } from '../../sessions/history.js'
+import { optionalPositiveInt } from './fields.js'
+import type { Operation } from './operation.js'
+
+export const appendMessage: Operation = {
+  changesSession: true,
+  handle({ host, session, request, log }) {
+    const { role, content } = request
+    if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw badRequest('role must be "user", "assistant" or "system"')
+    if (typeof content !== 'string') throw badRequest('content must be a string')
+    const message = session.history.append(role as Role, content, session.attempt, host.now())
+    log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
+    return { seq: message.seq, attempt: message.attempt }
+  },
+}
+
+function attemptSelector(value: unknown): AttemptSelector {
+  if (value === undefined || value === null || value === 'current') return 'current'
+  if (value === 'all') return 'all'
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value
+  throw badRequest('attempt must be "current", "all" or an attempt number')
+}
+
+export const getHistory: Operation = {
+  changesSession: false,
+  handle({ session, request }) {
+    const messages = session.history.query({
+      attempt: attemptSelector(request.attempt),
+      currentAttempt: session.attempt,
+      limit: optionalPositiveInt(request, 'limit'),
+      beforeSeq: optionalPositiveInt(request, 'before_seq'),
+    })
+    return { attempt: session.attempt, messages }
+  },
+}

@@ -1,0 +1,151 @@
+// encrypted_session_init (contract section 2): every check in the contract's
+// order, and nothing changes until all of them have passed.
+import nacl from 'tweetnacl'
+import { boxBefore } from '../crypto/box-key.js'
+import { decodeBase64, decodeUtf8, encodeUtf8 } from '../crypto/encoding.js'
+import { KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES } from '../crypto/nacl-sizes.js'
+import { sealBase64 } from '../crypto/secretbox.js'
+import { verifyDetached } from '../crypto/signature.js'
+import { ProtocolError, badRequest } from '../protocol/errors.js'
+import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
+import { initSignatureText, isSessionId, type SessionInitInfo } from '../protocol/messages.js'
+import { initAccepted, initRejected } from '../protocol/replies.js'
+import type { ConnectionPort, HostContext, HostSession } from './context.js'
+
+interface Accepted {
+  requestId: string
+  sessionId: string
+  ephPub: string
+  clientPub: string
+  sessionKey: Uint8Array
+  newAttempt: boolean
+  existing: HostSession | undefined
+}
+
+/** Checks 1 to 8. Pure with respect to host state: throws the first failure. */
+function check(ctx: HostContext, frame: JsonObject): Accepted {
+  // 1. envelope shape
+  const requestId = requireRequestId(frame)
+  const sessionId = requireSessionId(frame)
+  const ephPubText = requireString(frame, 'eph_pub')
+  const ephPub = decodeBase64(ephPubText, KEY_BYTES)
+  if (!ephPub) throw badRequest('eph_pub must be base64 of 32 bytes')
+  const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
+  if (!nonce) throw badRequest('nonce must be base64 of 24 bytes')
+  const box = decodeBase64(frame.ciphertext)
+  if (!box) throw badRequest('ciphertext must be base64')
+
+  // 2. box.open with the host key
+  let opened: Uint8Array | null = null
+  try {
+    const shared = boxBefore(ephPub, ctx.identity.privateKey)
+    opened = nacl.box.open.after(box, nonce, shared)
+    shared.fill(0)
+  } catch {
+    opened = null // a low-order eph_pub has no shared key: it cannot open
+  }
+  if (!opened) throw new ProtocolError('decrypt_failed', 'the init box does not open with this host key')
+
+  // 3. payload shape
+  const text = decodeUtf8(opened)
+  const json = text === undefined ? undefined : parseJson(text)
+  if (!json?.ok) throw badRequest('init payload is not JSON')
+  const payload = parseInitPayload(json.value)
+  const sessionKey = decodeBase64(payload.session_key, KEY_BYTES)
+  if (!sessionKey) throw badRequest('session_key must be base64 of 32 bytes')
+  const clientPub = decodeBase64(payload.client_pub, SIGN_PUBLIC_KEY_BYTES)
+  if (!clientPub) throw badRequest('client_pub must be base64 of 32 bytes')
+  const sig = decodeBase64(payload.sig, SIGNATURE_BYTES)
+  if (!sig) throw badRequest('sig must be base64 of 64 bytes')
+
+  // 4. freshness, then replay
+  const now = ctx.now()
+  if (Math.abs(now - payload.ts) > ctx.config.initClockSkewMs) {
+    throw new ProtocolError('stale', `ts is more than ${ctx.config.initClockSkewMs / 1000} s from the host clock`)
+  }
+  if (ctx.replays.has(ephPubText, now)) throw new ProtocolError('replayed', 'this eph_pub was already used by an accepted init')
+
+  // 5. signature over the exact text the contract names
+  if (!verifyDetached(encodeUtf8(initSignatureText(sessionId, ephPubText, payload.ts)), sig, clientPub)) {
+    throw new ProtocolError('bad_signature', 'the init signature does not verify')
+  }
+
+  // 6-8. ownership, capacity for a new session, new attempt on an ended one
+  const existing = ctx.sessions.get(sessionId)
+  if (existing && existing.owner !== payload.client_pub) throw new ProtocolError('forbidden', 'the session belongs to another identity')
+  if (!existing) {
+    const room = ctx.sessions.wouldAcceptNew()
+    if (!room.ok) throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', room.retryAfterMs)
+  }
+  if (existing?.ended && payload.new_attempt) throw new ProtocolError('session_ended', 'the session has ended: no new attempt can start')
+
+  // Not a contract check: the replay cache is bounded, and forgetting a live
+  // entry early would reopen a replay hole, so a full cache slows inits down.
+  const wait = ctx.replays.waitForRoom(now)
+  if (wait > 0) throw new ProtocolError('rate_limited', 'too many session inits; retry later', wait)
+
+  return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true, existing }
+}
+
+/** All checks passed: create or resume the session, rotate the key, bind the connection. */
+function apply(ctx: HostContext, conn: ConnectionPort, a: Accepted): { session: HostSession; info: SessionInitInfo } {
+  const { session, created } = ctx.sessions.ensureSessionExists(a.sessionId, a.clientPub)
+  const log = conn.log.child({ session_id: session.id, session_seq: session.seq, req_id: a.requestId })
+  if (!created && a.newAttempt) {
+    ctx.sessions.startAttempt(session)
+    log.info({ event: 'session.attempt_started', attempt: session.attempt }, 'new attempt started')
+  }
+  ctx.replays.add(a.ephPub, ctx.now())
+
+  const previous = ctx.keys.rotate(conn.id, a.sessionId, a.sessionKey)
+  if (previous !== undefined && previous !== a.sessionId) {
+    const old = ctx.sessions.get(previous)
+    if (old) ctx.sessions.unbind(old, conn.id)
+    log.info({ event: 'connection.unbound', previous_session_id: previous }, 'connection moved to another session')
+  }
+  ctx.sessions.bind(session, conn.id)
+  log.info({ event: 'key.rotated', replaced: previous === a.sessionId }, 'session key installed')
+
+  const counts = { vectors: session.vectors.count, history_total: session.history.total }
+  if (created) log.info({ event: 'session.created', owner: a.clientPub }, 'session created')
+  else log.info({ event: 'session.reinit', status: session.status, attempt: session.attempt, ...counts }, 'session re-initialised, state kept')
+
+  const info: SessionInitInfo = {
+    created,
+    attempt: session.attempt,
+    status: session.status,
+    vectors: session.vectors.count,
+    dims: session.vectors.dims,
+    history: session.history.countFor(session.attempt),
+    history_total: session.history.total,
+  }
+  return { session, info }
+}
+
+export function handleSessionInit(ctx: HostContext, conn: ConnectionPort, frame: JsonObject, throttleMs: number): void {
+  let accepted: Accepted
+  try {
+    if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
+    accepted = check(ctx, frame)
+  } catch (err) {
+    const code = err instanceof ProtocolError ? err.code : 'internal'
+    ctx.metrics.inits.inc({ outcome: code })
+    conn.log.info(
+      { event: 'init.rejected', code, session_id: isSessionId(frame.session_id) ? frame.session_id : undefined, req_id: frameId(frame) },
+      'session init rejected',
+    )
+    if (!(err instanceof ProtocolError)) conn.log.error({ event: 'init.fault', err }, 'session init fault')
+    conn.sendPlain(initRejected(frameId(frame), err))
+    return
+  }
+  try {
+    const { info } = apply(ctx, conn, accepted)
+    ctx.metrics.inits.inc({ outcome: 'ok' })
+    // The ack is a few hundred bytes: sealing inline costs microseconds.
+    conn.sendPlain(initAccepted(accepted.requestId, sealBase64(encodeUtf8(JSON.stringify(info)), accepted.sessionKey)))
+  } catch (err) {
+    ctx.metrics.inits.inc({ outcome: 'internal' })
+    conn.log.error({ event: 'init.fault', err, req_id: accepted.requestId }, 'session init fault')
+    conn.sendPlain(initRejected(accepted.requestId, err))
+  }
+}

@@ -1,0 +1,44 @@
+// Entry point: read and validate the configuration, start the host, and shut
+// it down gracefully on SIGTERM/SIGINT (or an uncaught fault).
+import closeWithGrace from 'close-with-grace'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { createLogger } from './ops/logger.js'
+import { buildServer } from './server.js'
+
+let config: Config
+try {
+  config = loadConfig()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  // No logger exists yet; this one line is for the operator's terminal.
+  process.stderr.write(`rag-session-host: invalid configuration: ${err.message}\n`)
+  process.exit(1)
+}
+
+const log = createLogger(config.logLevel)
+let host
+try {
+  host = await buildServer(config, { logger: log })
+} catch (err) {
+  log.fatal({ event: 'host.start_failed', err }, 'host failed to start')
+  process.exit(1)
+}
+const server = host
+const url = await server.listen()
+log.info(
+  {
+    event: 'host.started',
+    url,
+    ws_url: url.replace(/^http/, 'ws') + '/v1/ws',
+    public_key: server.ctx.identity.publicKeyBase64,
+    key_source: server.ctx.identity.source,
+    max_sessions: config.maxSessions,
+  },
+  `rag-session-host listening on ${url}`,
+)
+
+closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
+  if (err) log.error({ event: 'host.fault', err }, 'shutting down after an uncaught fault')
+  else log.info({ event: 'host.signal', signal }, 'shutting down')
+  await server.close()
+})

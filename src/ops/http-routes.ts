@@ -1,0 +1,46 @@
+// Plain HTTP endpoints: host info (the contract's GET /v1/host), liveness,
+// readiness and metrics.
+import type { FastifyInstance } from 'fastify'
+import { HOST_INFO_PATH, PROTOCOL_VERSION, type HostInfo } from '../protocol/messages.js'
+import type { HostContext } from '../dispatch/context.js'
+import { VERSION } from '../version.js'
+
+export function hostInfo(ctx: HostContext): HostInfo {
+  const c = ctx.config
+  return {
+    protocol: PROTOCOL_VERSION,
+    version: VERSION,
+    public_key: ctx.identity.publicKeyBase64,
+    limits: {
+      max_sessions: c.maxSessions,
+      max_frame_bytes: c.maxFrameBytes,
+      max_batch: c.maxBatch,
+      max_vectors_per_session: c.maxVectorsPerSession,
+      max_dims: c.maxDims,
+      max_k: c.maxK,
+      max_metadata_bytes: c.maxMetadataBytes,
+      max_message_chars: c.maxMessageChars,
+      max_history: c.maxHistory,
+      init_clock_skew_ms: c.initClockSkewMs,
+      reconnect_grace_ms: c.reconnectGraceMs,
+      retention_ms: c.retentionMs,
+      rate_limit_per_sec: c.rateLimitPerSec,
+    },
+  }
+}
+
+export function registerHttpRoutes(app: FastifyInstance, ctx: HostContext, state: { ready: () => boolean }): void {
+  app.get(HOST_INFO_PATH, async () => hostInfo(ctx))
+  app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
+  app.get('/ready', { config: { rateLimit: false } }, async (_req, reply) => {
+    if (!state.ready()) return reply.code(503).send({ status: 'not_ready' })
+    const sessions = ctx.sessions.size
+    return { status: 'ready', sessions, capacity: ctx.config.maxSessions, connections: ctx.connections.size }
+  })
+  if (ctx.config.metricsEnabled) {
+    app.get('/metrics', { config: { rateLimit: false } }, async (_req, reply) => {
+      const { contentType, body } = await ctx.metrics.render()
+      return reply.type(contentType).send(body)
+    })
+  }
+}

@@ -1,0 +1,40 @@
+// The host's pino logger: JSON lines, one stable `event` name each. Host code
+// never passes secrets to it; redaction is the second line of defence, so a
+// key, ciphertext, message, vector or metadata that slips into a log object
+// is censored before it is written.
+import pino, { type DestinationStream, type Logger } from 'pino'
+import { VERSION } from '../version.js'
+
+const SECRET_FIELDS = [
+  'key',
+  'session_key',
+  'sessionKey',
+  'secret',
+  'secretKey',
+  'secret_key',
+  'sig',
+  'ciphertext',
+  'plaintext',
+  'content',
+  'messages',
+  'vector',
+  'vector_b64',
+  'vectors',
+  'metadata',
+  'filter',
+  'request',
+]
+
+/** Every secret field at the top level and one or two levels down. */
+export const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), ...SECRET_FIELDS.map((f) => `*.*.${f}`)]
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'rag-session-host', version: VERSION },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }
+  return destination ? pino(options, destination) : pino(options)
+}

@@ -1,0 +1,77 @@
+// Prometheus metrics, on a registry of this host's own (several hosts can
+// live in one process, as they do in tests).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export class HostMetrics {
+  readonly registry = new Registry()
+
+  readonly connections = new Gauge({ name: 'rsh_connections', help: 'Open WebSocket connections', registers: [this.registry] })
+  readonly connectionsOpened = new Counter({ name: 'rsh_connections_opened_total', help: 'WebSocket connections accepted', registers: [this.registry] })
+  readonly frames = new Counter({
+    name: 'rsh_frames_total',
+    help: 'Inbound frames by frame type',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  })
+  readonly inits = new Counter({
+    name: 'rsh_session_inits_total',
+    help: 'Session inits by outcome (ok, or the error code)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly requests = new Counter({
+    name: 'rsh_requests_total',
+    help: 'Encrypted requests by operation and outcome (ok, or the error code)',
+    labelNames: ['op', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly requestSeconds = new Histogram({
+    name: 'rsh_request_duration_seconds',
+    help: 'Time from a frame being taken off its queue to its reply being sent',
+    labelNames: ['op'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  })
+  readonly envelopeErrors = new Counter({
+    name: 'rsh_envelope_errors_total',
+    help: 'Frames answered with a plaintext error, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+
+  constructor(collect: {
+    sessionsByStatus: () => Record<string, number>
+    vectors: () => { vectors: number; bytes: number; hnswIndexes: number; building: number }
+    keys: () => number
+    replayCache: () => number
+  }) {
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 })
+    const sessions = new Gauge({ name: 'rsh_sessions', help: 'Sessions held, by status', labelNames: ['status'] as const, registers: [this.registry] })
+    const vectors = new Gauge({ name: 'rsh_vectors', help: 'Vectors stored across sessions', registers: [this.registry] })
+    const vectorBytes = new Gauge({ name: 'rsh_vector_bytes', help: 'Bytes of stored vector values', registers: [this.registry] })
+    const hnsw = new Gauge({ name: 'rsh_hnsw_indexes', help: 'Sessions served by an HNSW index', registers: [this.registry] })
+    const building = new Gauge({ name: 'rsh_hnsw_building', help: 'HNSW indexes being built', registers: [this.registry] })
+    const keys = new Gauge({ name: 'rsh_session_keys', help: 'Session keys held for live connections', registers: [this.registry] })
+    const replay = new Gauge({ name: 'rsh_replay_cache_entries', help: 'Init ephemeral keys remembered against replay', registers: [this.registry] })
+    // Gauges are sampled when scraped, so no code path has to keep them in step.
+    const refresh = (): void => {
+      sessions.reset()
+      for (const [status, n] of Object.entries(collect.sessionsByStatus())) sessions.set({ status }, n)
+      const v = collect.vectors()
+      vectors.set(v.vectors)
+      vectorBytes.set(v.bytes)
+      hnsw.set(v.hnswIndexes)
+      building.set(v.building)
+      keys.set(collect.keys())
+      replay.set(collect.replayCache())
+    }
+    this.#refresh = refresh
+  }
+
+  readonly #refresh: () => void
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    this.#refresh()
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() }
+  }
+}

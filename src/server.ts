@@ -1,0 +1,160 @@
+// buildServer(config): the host's state and its Fastify instance, wired
+// together, plus a graceful shutdown. main.ts runs it; tests build as many as
+// they like, each on its own port.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import websocket from '@fastify/websocket'
+import rateLimit from '@fastify/rate-limit'
+import type { Logger } from 'pino'
+import type { Config } from './config.js'
+import { loadHostIdentity, type HostIdentity } from './crypto/host-identity.js'
+import { KeyStore } from './crypto/key-store.js'
+import { ReplayCache } from './crypto/replay-cache.js'
+import { SecretboxOffload } from './crypto/secretbox.js'
+import type { HostContext } from './dispatch/context.js'
+import { registerHttpRoutes } from './ops/http-routes.js'
+import { createLogger } from './ops/logger.js'
+import { HostMetrics } from './ops/metrics.js'
+import { statusNotice } from './protocol/replies.js'
+import { SessionStore } from './sessions/session-store.js'
+import { ConnectionRegistry } from './transport/connection-registry.js'
+import { registerWebSocketRoute } from './transport/websocket-route.js'
+import { VectorEngine, type SessionVectors } from './vectors/index.js'
+
+export interface HostServer {
+  readonly app: FastifyInstance
+  readonly ctx: HostContext
+  /** Listens on config.host:config.port; resolves with the base URL (http://...). */
+  listen(): Promise<string>
+  /** Stops taking connections, tells every client, closes sockets and workers. Idempotent. */
+  close(): Promise<void>
+}
+
+export interface BuildOptions {
+  logger?: Logger
+  identity?: HostIdentity
+  now?: () => number
+}
+
+/** WebSocket close code "going away", sent to clients at shutdown. */
+const CLOSE_GOING_AWAY = 1001
+
+export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<HostServer> {
+  const log = opts.logger ?? createLogger(config.logLevel)
+  const now = opts.now ?? Date.now
+  const identity = opts.identity ?? loadHostIdentity({ secretKeyBase64: config.hostSecretKey, dataDir: config.dataDir })
+  const vectors = new VectorEngine({
+    limits: {
+      maxBatch: config.maxBatch,
+      maxVectorsPerSession: config.maxVectorsPerSession,
+      maxDims: config.maxDims,
+      maxK: config.maxK,
+      maxMetadataBytes: config.maxMetadataBytes,
+    },
+    tuning: {
+      exactSearchMaxVectors: config.exactSearchMaxVectors,
+      hnswM: config.hnswM,
+      hnswEfConstruction: config.hnswEfConstruction,
+      hnswEfSearch: config.hnswEfSearch,
+    },
+    maxVectorBytes: config.maxVectorBytes,
+    logger: log,
+  })
+  const sessions = new SessionStore<SessionVectors>({
+    maxSessions: config.maxSessions,
+    maxHistory: config.maxHistory,
+    maxMessageChars: config.maxMessageChars,
+    reconnectGraceMs: config.reconnectGraceMs,
+    retentionMs: config.retentionMs,
+    createVectors: (id) => vectors.createSessionIndex(id),
+    logger: log,
+    now,
+  })
+  const keys = new KeyStore()
+  const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
+  const registry = new ConnectionRegistry()
+  const metrics = new HostMetrics({
+    sessionsByStatus: () => sessions.countByStatus(),
+    vectors: () => vectors.stats(),
+    keys: () => keys.size,
+    replayCache: () => replays.size,
+  })
+  const ctx: HostContext = {
+    config,
+    identity,
+    keys,
+    replays,
+    sessions,
+    vectors,
+    secretbox: new SecretboxOffload(config.cryptoOffloadBytes),
+    metrics,
+    connections: registry,
+    log,
+    now,
+  }
+  sessions.on('dropped', (session, reason) => {
+    if (reason !== 'shutdown') registry.sessionDropped(ctx, session, reason)
+  })
+
+  let ready = false
+  const state = { ready: () => ready }
+
+  const app: FastifyInstance = Fastify({
+    // Typed as Fastify's base logger so plugins and routes see the default instance type.
+    loggerInstance: log as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: config.trustProxy,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: true,
+  })
+  if (config.httpRateLimitMax > 0) {
+    await app.register(rateLimit, { max: config.httpRateLimitMax, timeWindow: 60_000 })
+  }
+  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } })
+  registerHttpRoutes(app, ctx, state)
+  registerWebSocketRoute(app, ctx, registry, state)
+
+  // One timer each for all sessions and all sockets, not one per object.
+  const sweeper = setInterval(() => {
+    sessions.sweep()
+    replays.sweep(now())
+  }, config.sweepIntervalMs)
+  const heartbeat = setInterval(() => {
+    for (const conn of registry.values()) conn.heartbeat()
+  }, config.heartbeatIntervalMs)
+  sweeper.unref()
+  heartbeat.unref()
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      ready = false
+      clearInterval(sweeper)
+      clearInterval(heartbeat)
+      log.info({ event: 'host.stopping', connections: registry.size, sessions: sessions.size }, 'host stopping')
+      await Promise.all(
+        [...registry.values()].map(async (conn) => {
+          const sessionId = keys.sessionOf(conn.id)
+          if (sessionId !== undefined) await conn.sendSealed(null, sessionId, statusNotice('shutting_down', 'host is shutting down')).catch(() => false)
+          conn.close(CLOSE_GOING_AWAY, 'host shutting down')
+        }),
+      )
+      await app.close()
+      sessions.clear()
+      await Promise.all([vectors.close(), ctx.secretbox.close()])
+      log.info({ event: 'host.stopped' }, 'host stopped')
+    })())
+
+  return {
+    app,
+    ctx,
+    async listen() {
+      await app.listen({ host: config.host, port: config.port })
+      ready = true
+      const address = app.server.address()
+      const port = typeof address === 'object' && address ? address.port : config.port
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host
+      return `http://${host}:${port}`
+    },
+    close,
+  }
+}

@@ -1,0 +1,200 @@
+// The in-memory, capacity-limited store of sessions, and their lifecycle
+// (contract section 7): active -> detached -> abandoned -> dropped, and
+// ended -> dropped. It never replaces or empties a session that exists.
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import { ProtocolError } from '../protocol/errors.js'
+import type { SessionStatus } from '../protocol/messages.js'
+import { History } from './history.js'
+import { Session, type SessionData } from './session.js'
+
+export interface SessionStoreOptions<V extends SessionData> {
+  maxSessions: number
+  maxHistory: number
+  maxMessageChars: number
+  reconnectGraceMs: number
+  retentionMs: number
+  createVectors: (sessionId: string) => V
+  logger: Logger
+  now?: () => number
+}
+
+export type DropReason = 'retention' | 'reclaimed' | 'shutdown'
+
+export interface SessionStoreEvents<V extends SessionData> {
+  dropped: [session: Session<V>, reason: DropReason]
+}
+
+/** Bounds for the retry hint when the store is full of sessions that may not be dropped. */
+const MIN_RETRY_MS = 1000
+const MAX_RETRY_MS = 60_000
+
+export class SessionStore<V extends SessionData = SessionData> extends EventEmitter<SessionStoreEvents<V>> {
+  readonly #sessions = new Map<string, Session<V>>()
+  #nextSeq = 1
+  readonly #opts: SessionStoreOptions<V>
+  readonly now: () => number
+
+  constructor(opts: SessionStoreOptions<V>) {
+    super()
+    this.#opts = opts
+    this.now = opts.now ?? Date.now
+  }
+
+  get size(): number {
+    return this.#sessions.size
+  }
+
+  get capacity(): number {
+    return this.#opts.maxSessions
+  }
+
+  get(sessionId: string): Session<V> | undefined {
+    return this.#sessions.get(sessionId)
+  }
+
+  values(): IterableIterator<Session<V>> {
+    return this.#sessions.values()
+  }
+
+  /**
+   * Creates the session when absent and reports whether it did. An existing
+   * session is returned as it is: never replaced, never emptied. When the store
+   * is full, ended and abandoned sessions are dropped (oldest first) to make
+   * room; if none may be dropped, throws a retryable `capacity_exceeded`.
+   */
+  ensureSessionExists(sessionId: string, owner: string): { session: Session<V>; created: boolean } {
+    const existing = this.#sessions.get(sessionId)
+    if (existing) return { session: existing, created: false }
+    const now = this.now()
+    if (this.#sessions.size >= this.#opts.maxSessions && !this.#reclaimOne(now)) {
+      throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', this.#retryHint(now))
+    }
+    const history = new History(this.#opts.maxHistory, this.#opts.maxMessageChars)
+    const session = new Session<V>(sessionId, this.#nextSeq++, owner, now, history, this.#opts.createVectors(sessionId))
+    this.#sessions.set(sessionId, session)
+    return { session, created: true }
+  }
+
+  /** Would a new session fit now (after reclaiming)? Read-only: for the init checks, which must change nothing on failure. */
+  wouldAcceptNew(): { ok: true } | { ok: false; retryAfterMs: number } {
+    if (this.#sessions.size < this.#opts.maxSessions) return { ok: true }
+    const now = this.now()
+    if (this.#reclaimCandidate(now)) return { ok: true }
+    return { ok: false, retryAfterMs: this.#retryHint(now) }
+  }
+
+  bind(session: Session<V>, connectionId: string): void {
+    session.connections.add(connectionId)
+    session.lastActiveAt = this.now()
+    if (session.status === 'detached' || session.status === 'abandoned') this.#setStatus(session, 'active')
+  }
+
+  unbind(session: Session<V>, connectionId: string): void {
+    if (!session.connections.delete(connectionId)) return
+    session.lastActiveAt = this.now()
+    if (session.connections.size === 0 && session.status === 'active') this.#setStatus(session, 'detached')
+  }
+
+  /** Starts a new attempt: earlier history stays, tagged with its attempt. */
+  startAttempt(session: Session<V>): number {
+    session.attempt += 1
+    return session.attempt
+  }
+
+  end(session: Session<V>): void {
+    if (session.status !== 'ended') this.#setStatus(session, 'ended')
+  }
+
+  touch(session: Session<V>): void {
+    session.lastActiveAt = this.now()
+  }
+
+  /** Applies lifecycle deadlines: detached past grace -> abandoned; abandoned/ended past retention -> dropped. */
+  sweep(): { abandoned: number; dropped: number } {
+    const now = this.now()
+    let abandoned = 0
+    let dropped = 0
+    for (const session of this.#sessions.values()) {
+      if (this.#advance(session, now)) abandoned++
+      if (this.#retentionOver(session, now)) {
+        this.#drop(session, 'retention')
+        dropped++
+      }
+    }
+    return { abandoned, dropped }
+  }
+
+  /** Drops every session (host shutdown), disposing their data. */
+  clear(): void {
+    for (const session of [...this.#sessions.values()]) this.#drop(session, 'shutdown')
+  }
+
+  countByStatus(): Record<SessionStatus, number> {
+    const counts: Record<SessionStatus, number> = { active: 0, detached: 0, abandoned: 0, ended: 0 }
+    for (const s of this.#sessions.values()) counts[s.status]++
+    return counts
+  }
+
+  #setStatus(session: Session<V>, status: SessionStatus): void {
+    const from = session.status
+    session.status = status
+    session.statusSince = this.now()
+    this.#opts.logger.info(
+      { event: `session.${status === 'active' ? 'resumed' : status}`, session_id: session.id, session_seq: session.seq, from },
+      `session ${status}`,
+    )
+  }
+
+  /** Detached past its grace becomes abandoned; true when that happened now. */
+  #advance(session: Session<V>, now: number): boolean {
+    if (session.status !== 'detached' || now - session.statusSince < this.#opts.reconnectGraceMs) return false
+    session.autoRecovered = true
+    this.#setStatus(session, 'abandoned')
+    return true
+  }
+
+  #retentionOver(session: Session<V>, now: number): boolean {
+    if (session.status !== 'abandoned' && session.status !== 'ended') return false
+    return now - Math.max(session.statusSince, session.lastActiveAt) >= this.#opts.retentionMs
+  }
+
+  #reclaimCandidate(now: number): Session<V> | undefined {
+    let oldest: Session<V> | undefined
+    for (const s of this.#sessions.values()) {
+      const reclaimable =
+        s.status === 'ended' || s.status === 'abandoned' || (s.status === 'detached' && now - s.statusSince >= this.#opts.reconnectGraceMs)
+      if (reclaimable && (!oldest || s.lastActiveAt < oldest.lastActiveAt)) oldest = s
+    }
+    return oldest
+  }
+
+  #reclaimOne(now: number): boolean {
+    const victim = this.#reclaimCandidate(now)
+    if (!victim) return false
+    this.#advance(victim, now)
+    this.#drop(victim, 'reclaimed')
+    return true
+  }
+
+  /** When a detached session will become reclaimable: the earliest grace deadline. */
+  #retryHint(now: number): number {
+    let soonest = Infinity
+    for (const s of this.#sessions.values()) {
+      if (s.status === 'detached') soonest = Math.min(soonest, s.statusSince + this.#opts.reconnectGraceMs - now)
+    }
+    const hint = Number.isFinite(soonest) ? soonest : MAX_RETRY_MS
+    return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, Math.ceil(hint)))
+  }
+
+  #drop(session: Session<V>, reason: DropReason): void {
+    if (this.#sessions.get(session.id) !== session) return
+    this.#sessions.delete(session.id)
+    session.vectors.dispose()
+    this.#opts.logger.info(
+      { event: 'session.dropped', session_id: session.id, session_seq: session.seq, reason, status: session.status },
+      'session dropped',
+    )
+    this.emit('dropped', session, reason)
+  }
+}

@@ -1,0 +1,31 @@
+// GET /v1/ws: refuses the upgrade (HTTP 503) while the host is not ready or
+// full of connections, otherwise hands the socket to a Connection.
+import type { FastifyInstance } from 'fastify'
+import { WS_PATH } from '../protocol/messages.js'
+import type { HostContext } from '../dispatch/context.js'
+import { Connection } from './connection.js'
+import type { ConnectionRegistry } from './connection-registry.js'
+
+export function registerWebSocketRoute(
+  app: FastifyInstance,
+  ctx: HostContext,
+  registry: ConnectionRegistry,
+  state: { ready: () => boolean },
+): void {
+  app.get(
+    WS_PATH,
+    {
+      websocket: true,
+      preValidation: async (_req, reply) => {
+        if (!state.ready()) return reply.code(503).header('retry-after', '1').send({ error: 'not_ready' })
+        if (registry.size >= ctx.config.maxConnections) return reply.code(503).header('retry-after', '1').send({ error: 'too_many_connections' })
+      },
+    },
+    (socket, req) => {
+      const conn = new Connection(ctx, socket, req.ip, (c) => registry.closed(ctx, c))
+      registry.set(conn.id, conn)
+      ctx.metrics.connections.inc()
+      ctx.metrics.connectionsOpened.inc()
+    },
+  )
+}
