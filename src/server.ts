@@ -11,6 +11,7 @@ import { KeyStore } from './crypto/key-store.js'
 import { ReplayCache } from './crypto/replay-cache.js'
 import { SecretboxOffload } from './crypto/secretbox.js'
 import type { HostContext } from './dispatch/context.js'
+import { HttpLogController } from './ops/http-log.js'
 import { registerHttpRoutes } from './ops/http-routes.js'
 import { createLogger } from './ops/logger.js'
 import { HostMetrics } from './ops/metrics.js'
@@ -101,7 +102,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const app: FastifyInstance = Fastify({
     // Typed as Fastify's base logger so plugins and routes see the default instance type.
     loggerInstance: log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new HttpLogController(),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
     forceCloseConnections: true,

@@ -46,7 +46,7 @@ t.test('capacity: refuse with a retryable error; active and detached are never d
   s.bind(two, 'c2')
   s.unbind(two, 'c2')
   t.equal(two.status, 'detached')
-  const err = t.throws(() => s.ensureSessionExists('c', 'o')) as { code: string; retryAfterMs: number }
+  const err = t.throws(() => s.ensureSessionExists('c', 'o')) as unknown as { code: string; retryAfterMs: number }
   t.equal(err.code, 'capacity_exceeded')
   t.ok(err.retryAfterMs >= 1000 && err.retryAfterMs <= 60_000, 'retry hint in bounds')
   t.equal(s.wouldAcceptNew().ok, false)

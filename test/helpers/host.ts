@@ -1,0 +1,39 @@
+// Starts a real host on 127.0.0.1 (a free port), with its log lines captured.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import nacl from 'tweetnacl'
+import { loadConfig, type Config } from '../../src/config.js'
+import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { buildServer, type HostServer } from '../../src/server.js'
+import { captureLogger, type CapturedLogger } from './silent-logger.js'
+
+export interface TestHost {
+  server: HostServer
+  config: Config
+  url: string
+  wsUrl: string
+  hostPublicKey: Uint8Array
+  hostSecretKey: Uint8Array
+  log: CapturedLogger
+  close(): Promise<void>
+}
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+export async function startHost(t: Teardown, overrides: Partial<Record<keyof Config, unknown>> = {}, opts: { now?: () => number } = {}): Promise<TestHost> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rsh-test-'))
+  const kp = nacl.box.keyPair()
+  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, hostSecretKey: encodeBase64(kp.secretKey), ...overrides })
+  const log = captureLogger('debug')
+  const server = await buildServer(config, { logger: log.logger, ...(opts.now ? { now: opts.now } : {}) })
+  const url = await server.listen()
+  const close = async (): Promise<void> => {
+    await server.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  t.teardown(close)
+  return { server, config, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', hostPublicKey: kp.publicKey, hostSecretKey: kp.secretKey, log, close }
+}

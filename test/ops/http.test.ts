@@ -1,0 +1,74 @@
+// HTTP endpoints and the host identity's persistence.
+import t from 'tap'
+import { mkdtempSync, statSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import nacl from 'tweetnacl'
+import { loadHostIdentity, HOST_KEY_FILE } from '../../src/crypto/host-identity.js'
+import { decodeBase64, encodeBase64 } from '../../src/crypto/encoding.js'
+import { VERSION } from '../../src/version.js'
+import { startHost } from '../helpers/host.js'
+import { Wire, generateIdentity } from '../helpers/wire.js'
+
+t.test('GET /v1/host follows the contract', async (t) => {
+  const host = await startHost(t)
+  const res = await fetch(`${host.url}/v1/host`)
+  t.equal(res.status, 200)
+  const body = (await res.json()) as Record<string, any>
+  t.equal(body.protocol, 1)
+  t.equal(body.version, VERSION)
+  t.match(body.version, /^\d+\.\d+\.\d+/)
+  t.same(decodeBase64(body.public_key, 32), host.hostPublicKey)
+  for (const k of ['max_sessions', 'max_frame_bytes', 'max_batch', 'max_vectors_per_session', 'max_dims', 'max_k', 'max_metadata_bytes', 'max_message_chars']) {
+    t.type(body.limits[k], 'number', k)
+  }
+  t.equal(body.limits.max_frame_bytes, 16 * 1024 * 1024)
+  t.equal(body.limits.max_batch, 1000)
+})
+
+t.test('health, readiness and metrics', async (t) => {
+  const host = await startHost(t)
+  t.same(await (await fetch(`${host.url}/health`)).json(), { status: 'ok' })
+  const ready = await fetch(`${host.url}/ready`)
+  t.equal(ready.status, 200)
+  t.equal(((await ready.json()) as any).status, 'ready')
+  const w = await Wire.open(host.wsUrl, host.hostPublicKey)
+  await w.init({ sessionId: 'm', identity: generateIdentity() })
+  await w.request('ping')
+  const metrics = await (await fetch(`${host.url}/metrics`)).text()
+  t.match(metrics, /rsh_connections 1/)
+  t.match(metrics, /rsh_sessions\{status="active"\} 1/)
+  t.match(metrics, /rsh_session_inits_total\{outcome="ok"\} 1/)
+  t.match(metrics, /rsh_requests_total\{op="ping",outcome="ok"\} 1/)
+  t.match(metrics, /nodejs_eventloop_lag_p99_seconds/)
+})
+
+t.test('a host that is not ready refuses WebSocket upgrades with 503', async (t) => {
+  const host = await startHost(t)
+  const closing = host.server.close()
+  const res = await fetch(`${host.url}/ready`).catch(() => undefined)
+  t.ok(res === undefined || res.status === 503)
+  await closing
+})
+
+t.test('too many connections: upgrade refused', async (t) => {
+  const host = await startHost(t, { maxConnections: 1 })
+  await Wire.open(host.wsUrl, host.hostPublicKey)
+  await t.rejects(Wire.open(host.wsUrl, host.hostPublicKey), /503/)
+})
+
+t.test('host identity: generated once (0600), reused, overridden by HOST_SECRET_KEY', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rsh-id-'))
+  const first = loadHostIdentity({ secretKeyBase64: undefined, dataDir: join(dir, 'nested') })
+  t.equal(first.source, 'generated')
+  const file = join(dir, 'nested', HOST_KEY_FILE)
+  t.equal(statSync(file).mode & 0o777, 0o600)
+  const second = loadHostIdentity({ secretKeyBase64: undefined, dataDir: join(dir, 'nested') })
+  t.equal(second.source, 'file')
+  t.equal(second.publicKeyBase64, first.publicKeyBase64, 'same key on every later start')
+  const kp = nacl.box.keyPair()
+  const env = loadHostIdentity({ secretKeyBase64: encodeBase64(kp.secretKey), dataDir: join(dir, 'nested') })
+  t.equal(env.source, 'env')
+  t.equal(env.publicKeyBase64, encodeBase64(kp.publicKey))
+  t.notOk(readFileSync(file, 'utf8').includes(encodeBase64(kp.secretKey)), 'the env key is never written')
+})

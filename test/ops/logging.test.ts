@@ -1,0 +1,79 @@
+// The log stream of a whole session: stable event names with session,
+// connection and request ids, and never a key, ciphertext, plaintext,
+// metadata or vector.
+import t from 'tap'
+import { SessionClient, generateIdentity } from '../../src/client/index.js'
+import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { startHost } from '../helpers/host.js'
+import { Wire } from '../helpers/wire.js'
+
+t.test('a whole session logs events with ids and no secrets', async (t) => {
+  const host = await startHost(t)
+  const identity = generateIdentity()
+  const SECRET_CONTENT = 'SECRET-CONTENT-7f3a9b'
+  const SECRET_META = 'SECRET-META-c41d2e'
+  const SECRET_SESSION_CHARS = 'SECRET-ID-e9'
+
+  // Raw wire first, so the test knows the exact key and ciphertexts sent.
+  const wire = await Wire.open(host.wsUrl, host.hostPublicKey)
+  const init = await wire.init({ sessionId: 'logged', identity })
+  const sent = [init.frame.ciphertext as string]
+  const frame = wire.seal('appendMessage', { role: 'user', content: SECRET_CONTENT })
+  sent.push(frame.ciphertext)
+  wire.send(frame)
+  await wire.reply(frame.id)
+  const vector = [0.123456789, 0.987654321, 0.555555555]
+  const up = wire.seal('uploadVectors', { vectors: [{ id: 'v1', vector, metadata: { note: SECRET_META } }] })
+  sent.push(up.ciphertext)
+  wire.send(up)
+  await wire.reply(up.id)
+  await wire.request('searchVectors', { vector, filter: { note: SECRET_META } })
+  await wire.request('getHistory')
+  await wire.request('teleport') // a failing request
+  wire.send({ ...wire.seal('ping'), ciphertext: encodeBase64(new Uint8Array(40)) }) // decrypt failure
+  await wire.waitFor((f) => f.type === 'error')
+
+  // And the SDK, with its reconnect machinery.
+  const client = await SessionClient.connect(host.url, { identity })
+  await client.openSession('logged')
+  await client.appendMessage('assistant', SECRET_CONTENT)
+  await client.uploadVectors([{ id: 'v2', vector: new Float32Array([0.25, 0.5, 0.75]), metadata: { other: SECRET_META } }])
+  await client.close()
+  await wire.close()
+  await host.close()
+
+  const text = host.log.raw.join('\n')
+  const forbidden = [
+    SECRET_CONTENT,
+    SECRET_META,
+    encodeBase64(init.key),
+    encodeBase64(wire.key!),
+    identity.secretKey,
+    encodeBase64(host.hostSecretKey),
+    ...sent,
+    '0.123456789',
+    '0.987654321',
+    encodeBase64(new Uint8Array(new Float32Array([0.25, 0.5, 0.75]).buffer)),
+  ]
+  for (const secret of forbidden) t.notOk(text.includes(secret), `log never holds ${secret.slice(0, 12)}…`)
+  t.notOk(SECRET_SESSION_CHARS && text.includes(SECRET_SESSION_CHARS))
+
+  for (const line of host.log.lines) {
+    t.type(line.event, 'string', `every line has an event name: ${String(line.msg)}`)
+  }
+  const expectIds = ['session.created', 'session.reinit', 'key.rotated', 'vectors.uploaded', 'request.failed']
+  for (const name of expectIds) {
+    const lines = host.log.events(name)
+    t.ok(lines.length > 0, `${name} logged`)
+    for (const l of lines) {
+      t.equal(l.session_id, 'logged', `${name} has session_id`)
+      t.type(l.session_seq, 'number', `${name} has session_seq`)
+      t.match(l.conn_id, /^c_/, `${name} has conn_id`)
+      t.type(l.req_id, 'string', `${name} has req_id`)
+    }
+  }
+  t.ok(host.log.events('connection.opened').length >= 2)
+  t.ok(host.log.events('connection.closed').length >= 2)
+  t.ok(host.log.events('request.rejected').some((l) => l.code === 'decrypt_failed'))
+  t.ok(host.log.events('request.failed').some((l) => l.code === 'bad_request'))
+})
