@@ -46,7 +46,7 @@ export const SETTINGS = {
   exactSearchMaxVectors: {
     env: 'EXACT_SEARCH_MAX_VECTORS',
     kind: int(0),
-    default: '2000',
+    default: '1000',
     doc: 'At or below this many vectors a session is searched exactly; above it an HNSW index is built off the event loop.',
   },
   hnswM: { env: 'HNSW_M', kind: int(2, 128), default: '16', doc: 'HNSW graph degree (M).' },
@@ -64,7 +64,7 @@ export const SETTINGS = {
   httpRateLimitMax: { env: 'HTTP_RATE_LIMIT_MAX', kind: int(0), default: '600', doc: 'HTTP requests (and WebSocket upgrades) per minute per client address (0 disables).' },
   connectionQueueMax: { env: 'CONNECTION_QUEUE_MAX', kind: int(1), default: '64', doc: 'Frames queued on one connection before the host stops reading from it.' },
   cryptoOffloadBytes: { env: 'CRYPTO_OFFLOAD_BYTES', kind: int(0), default: '65536', doc: 'Ciphertexts at least this large are sealed and opened on a worker thread.' },
-  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', kind: int(0), default: '10000', doc: 'Time given to in-flight work on SIGTERM/SIGINT before exit.' },
+  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', kind: int(0), default: '10000', doc: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; frames already received get up to half of it (at most 3 s) to be answered.' },
   trustProxy: { env: 'TRUST_PROXY', kind: { type: 'bool' }, default: 'false', doc: 'Trust `X-Forwarded-For` from the load balancer for client addresses.' },
   metricsEnabled: { env: 'METRICS_ENABLED', kind: { type: 'bool' }, default: 'true', doc: 'Serve Prometheus metrics at `GET /metrics`.' },
 } as const satisfies Record<string, Setting>
@@ -129,6 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const c = out as Config
   if (c.rateLimitPerSec > 0 && c.rateLimitBurst < 1) throw new ConfigError('RATE_LIMIT_BURST must be at least 1')
   if (c.maxMetadataBytes >= c.maxFrameBytes) throw new ConfigError('MAX_METADATA_BYTES must be smaller than MAX_FRAME_BYTES')
+  // An init is fresh for INIT_CLOCK_SKEW_MS either side of its ts; its eph_pub
+  // must be remembered at least that whole span, or a captured init replays.
+  if (c.replayWindowMs < 2 * c.initClockSkewMs) throw new ConfigError('REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS')
   return c
 }
 

@@ -24,7 +24,14 @@ try {
   process.exit(1)
 }
 const server = host
-const url = await server.listen()
+let url: string
+try {
+  url = await server.listen()
+} catch (err) {
+  log.fatal({ event: 'host.start_failed', err }, 'host failed to listen')
+  await server.close()
+  process.exit(1)
+}
 log.info(
   {
     event: 'host.started',

@@ -38,6 +38,8 @@ export interface BuildOptions {
 
 /** WebSocket close code "going away", sent to clients at shutdown. */
 const CLOSE_GOING_AWAY = 1001
+/** Longest wait at shutdown for frames already received to be answered. */
+const DRAIN_MAX_MS = 3000
 
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<HostServer> {
   const log = opts.logger ?? createLogger(config.logLevel)
@@ -110,7 +112,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   if (config.httpRateLimitMax > 0) {
     await app.register(rateLimit, { max: config.httpRateLimitMax, timeWindow: 60_000 })
   }
-  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes } })
+  // ws would close the socket (1007) on a text frame that is not UTF-8; the
+  // contract wants a plaintext error and an open connection, so the router checks it.
+  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } })
   registerHttpRoutes(app, ctx, state)
   registerWebSocketRoute(app, ctx, registry, state)
 
@@ -132,8 +136,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       clearInterval(sweeper)
       clearInterval(heartbeat)
       log.info({ event: 'host.stopping', connections: registry.size, sessions: sessions.size }, 'host stopping')
+      // Answer what clients already sent, then tell them and close.
+      const drainMs = Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2)
       await Promise.all(
         [...registry.values()].map(async (conn) => {
+          await conn.drain(drainMs)
           const sessionId = keys.sessionOf(conn.id)
           if (sessionId !== undefined) await conn.sendSealed(null, sessionId, statusNotice('shutting_down', 'host is shutting down')).catch(() => false)
           conn.close(CLOSE_GOING_AWAY, 'host shutting down')

@@ -64,3 +64,8 @@ t.test('the host refuses to start on a bad value, naming it', async (t) => {
   t.equal(res.status, 1)
   t.match(res.stderr, /invalid configuration: PORT must be an integer/)
 })
+
+t.test('the replay window must cover the whole clock window', async (t) => {
+  t.throws(() => loadConfig({ INIT_CLOCK_SKEW_MS: '300000', REPLAY_WINDOW_MS: '500000' }), /REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS/)
+  t.equal(loadConfig({ INIT_CLOCK_SKEW_MS: '60000', REPLAY_WINDOW_MS: '120000' }).replayWindowMs, 120000)
+})

@@ -30,7 +30,8 @@ async function open(ctx: HostContext, conn: ConnectionPort, frame: JsonObject): 
   const ciphertext = frame.ciphertext
   if (typeof ciphertext !== 'string') throw badRequest('ciphertext must be base64')
 
-  const entry = ctx.keys.get(conn.id, sessionId)
+  // A key whose session was just dropped is as good as none (it is wiped right after the evicted notice).
+  const entry = ctx.sessions.get(sessionId) ? ctx.keys.get(conn.id, sessionId) : undefined
   if (!entry) {
     // A malformed ciphertext outranks no_session; only this rare path pays for the check.
     if (!decodeBase64(ciphertext)) throw badRequest('ciphertext must be base64')
@@ -76,14 +77,14 @@ export async function handleEncryptedMessage(ctx: HostContext, conn: ConnectionP
 async function run(ctx: HostContext, conn: ConnectionPort, { requestId, sessionId, request }: Opened, throttleMs: number): Promise<void> {
   const started = process.hrtime.bigint()
   const session = ctx.sessions.get(sessionId)
-  const log = conn.log.child({ session_id: sessionId, session_seq: session?.seq, req_id: requestId })
+  if (!session) return conn.sendPlain(plainError(requestId, new ProtocolError('no_session', 'the session is gone')))
+  const log = conn.log.child({ session_id: sessionId, session_seq: session.seq, req_id: requestId })
   const op = findOperation(request.type)
   const opLabel = op ? request.type : 'unknown'
   let reply
   try {
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
     if (!op) throw badRequest('unknown operation')
-    if (!session) throw new ProtocolError('no_session', 'the session is gone')
     if (op.changesSession && session.ended) throw new ProtocolError('session_ended', 'the session has ended; it is read-only')
     ctx.sessions.touch(session)
     reply = operationSucceeded(request.type, requestId, await op.handle({ host: ctx, conn, session, request, log }))
@@ -100,6 +101,15 @@ async function run(ctx: HostContext, conn: ConnectionPort, { requestId, sessionI
     json = JSON.stringify(reply)
   }
   ctx.metrics.requests.inc({ op: opLabel, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') })
-  await conn.sendSealed(requestId, sessionId, json)
+  let sent = false
+  try {
+    sent = await conn.sendSealed(requestId, sessionId, json)
+  } catch (err) {
+    log.error({ event: 'reply.fault', op: opLabel, err }, 'could not seal the reply')
+    if (conn.open) conn.sendPlain(plainError(requestId, err))
+    return
+  }
+  // The session was dropped (its key wiped) while the request ran: still one final reply.
+  if (!sent && conn.open) conn.sendPlain(plainError(requestId, new ProtocolError('no_session', 'the session was dropped while the request ran')))
   ctx.metrics.requestSeconds.observe({ op: opLabel }, Number(process.hrtime.bigint() - started) / 1e9)
 }

@@ -1,5 +1,6 @@
 // First stop of every inbound frame: what cannot be parsed gets a plaintext
 // error, and the connection stays open; the rest goes to its frame handler.
+import { decodeUtf8 } from '../crypto/encoding.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, isObject, parseJson } from '../protocol/inbound.js'
 import { plainError } from '../protocol/replies.js'
@@ -15,7 +16,9 @@ export async function routeFrame(ctx: HostContext, conn: ConnectionPort, data: B
     conn.sendPlain(plainError(id, err))
   }
   if (isBinary) return reject(null, badRequest('binary frames are not accepted; send JSON text'), 'binary')
-  const parsed = parseJson(data.toString('utf8'))
+  const text = decodeUtf8(data)
+  if (text === undefined) return reject(null, badRequest('the frame is not valid UTF-8'), 'invalid')
+  const parsed = parseJson(text)
   if (!parsed.ok) return reject(null, badRequest('the frame is not JSON'), 'invalid')
   if (!isObject(parsed.value)) return reject(null, badRequest('the frame must be a JSON object'), 'invalid')
   const frame = parsed.value

@@ -12,6 +12,9 @@ import { initSignatureText, isSessionId, type SessionInitInfo } from '../protoco
 import { initAccepted, initRejected } from '../protocol/replies.js'
 import type { ConnectionPort, HostContext, HostSession } from './context.js'
 
+/** Base64 characters of the largest init ciphertext accepted (48 KiB of payload). */
+export const MAX_INIT_CIPHERTEXT_CHARS = 64 * 1024
+
 interface Accepted {
   requestId: string
   sessionId: string
@@ -32,6 +35,9 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   if (!ephPub) throw badRequest('eph_pub must be base64 of 32 bytes')
   const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
   if (!nonce) throw badRequest('nonce must be base64 of 24 bytes')
+  // A real payload is a few hundred bytes; the cap keeps box.open, which runs
+  // inline, from ever stalling the event loop on a junk init.
+  if (typeof frame.ciphertext === 'string' && frame.ciphertext.length > MAX_INIT_CIPHERTEXT_CHARS) throw badRequest('init ciphertext is too large')
   const box = decodeBase64(frame.ciphertext)
   if (!box) throw badRequest('ciphertext must be base64')
 

@@ -35,6 +35,9 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // Our lines always name their event; lines from Fastify itself ("Server
+    // listening at ...") get one too, so every line can be filtered by event.
+    mixin: (merge) => ('event' in merge ? {} : { event: 'framework.log' }),
   }
   return destination ? pino(options, destination) : pino(options)
 }

@@ -27,7 +27,7 @@ export class HostMetrics {
   })
   readonly requestSeconds = new Histogram({
     name: 'rsh_request_duration_seconds',
-    help: 'Time from a frame being taken off its queue to its reply being sent',
+    help: 'Time from a request being opened (decrypted) to its reply being sent',
     labelNames: ['op'] as const,
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],

@@ -28,9 +28,12 @@ export class Connection implements ConnectionPort {
   /** Cleared by every ping round; a socket that has not answered since the last one is dead. */
   alive = true
   #queue: Queued[] = []
+  #queuedBytes = 0
   #pumping = false
   #paused = false
   #closed = false
+  /** Set at shutdown: keeps the socket paused however short the queue gets. */
+  #draining = false
   #frames = 0
   readonly #bucket: TokenBucket
 
@@ -79,6 +82,9 @@ export class Connection implements ConnectionPort {
   /** Pings, or closes a socket that did not answer the previous ping. */
   heartbeat(): void {
     if (this.#closed) return
+    // A connection we are still serving (or have paused) is plainly there, and
+    // its pongs may sit unread behind the pause: never call it stale.
+    if (this.#pumping || this.#paused) this.alive = true
     if (!this.alive) {
       this.log.info({ event: 'connection.stale' }, 'no pong since last ping: closing')
       this.socket.terminate()
@@ -88,8 +94,25 @@ export class Connection implements ConnectionPort {
     this.socket.ping()
   }
 
+  /** Stops reading frames and resolves once those already queued are answered (or after `maxWaitMs`). */
+  async drain(maxWaitMs: number): Promise<void> {
+    if (!this.#closed && !this.#paused) {
+      this.#paused = true
+      this.socket.pause()
+    }
+    this.#draining = true
+    const deadline = this.ctx.now() + maxWaitMs
+    while ((this.#pumping || this.#queue.length > 0) && !this.#closed && this.ctx.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
   close(code: number, reason: string): void {
     if (this.#closed) return
+    // Reading must go on, or the peer's close frame is never seen and ws waits
+    // its full close timeout; frames that still arrive are dropped (#receive).
+    this.#draining = true
+    if (this.#paused) this.socket.resume()
     this.socket.close(code, reason)
   }
 
@@ -99,11 +122,14 @@ export class Connection implements ConnectionPort {
 
   #receive(data: RawData, isBinary: boolean): void {
     this.alive = true
+    if (this.#draining) return // shutting down: only what was queued before is answered
     this.#frames++
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
     this.#queue.push({ data: buf, isBinary, throttleMs: this.throttle() })
-    // Backpressure: stop reading from a client that sends faster than we serve it.
-    if (!this.#paused && this.#queue.length >= this.ctx.config.connectionQueueMax) {
+    this.#queuedBytes += buf.length
+    // Backpressure: stop reading from a client that sends faster than we serve
+    // it, by count and by bytes (a few maximal frames are enough to wait on).
+    if (!this.#paused && (this.#queue.length >= this.ctx.config.connectionQueueMax || this.#queuedBytes >= 2 * this.ctx.config.maxFrameBytes)) {
       this.#paused = true
       this.socket.pause()
     }
@@ -115,13 +141,14 @@ export class Connection implements ConnectionPort {
     try {
       let item: Queued | undefined
       while (!this.#closed && (item = this.#queue.shift()) !== undefined) {
+        this.#queuedBytes -= item.data.length
         try {
           await routeFrame(this.ctx, this, item.data, item.isBinary, item.throttleMs)
         } catch (err) {
           // Handlers answer their own failures; reaching here is a bug, and the connection must survive it.
           this.log.error({ event: 'frame.fault', err }, 'unhandled fault while handling a frame')
         }
-        if (this.#paused && this.#queue.length <= this.ctx.config.connectionQueueMax / 2) {
+        if (this.#paused && !this.#draining && this.#queue.length <= this.ctx.config.connectionQueueMax / 2 && this.#queuedBytes < this.ctx.config.maxFrameBytes) {
           this.#paused = false
           this.socket.resume()
         }
@@ -135,6 +162,7 @@ export class Connection implements ConnectionPort {
     if (this.#closed) return
     this.#closed = true
     this.#queue = []
+    this.#queuedBytes = 0
     this.log.info({ event: 'connection.closed', code, frames: this.#frames, ms: this.ctx.now() - this.openedAt }, 'connection closed')
     this.onClose(this, code)
   }

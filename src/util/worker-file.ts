@@ -1,15 +1,27 @@
-// Worker entry files sit next to the module that starts them. Under tsx (tests,
-// dev) modules are .ts, once built they are .js: take the caller's extension.
-import { Worker, type WorkerOptions } from 'node:worker_threads'
+// Worker threads whose entry file sits next to the module that starts them.
+// Built, modules are .js and a worker starts as usual. Under tsx (tests,
+// benches, `npm run dev`) modules are .ts, and Node >= 20.6 loads a worker's
+// entry before the parent's --import hooks apply, so a .ts entry fails with
+// ERR_UNKNOWN_FILE_EXTENSION (tsx issue #354): such a worker registers tsx
+// itself, then imports its .ts entry.
+import { Worker } from 'node:worker_threads'
 
 export function workerFile(callerUrl: string, baseName: string): URL {
   const ext = callerUrl.endsWith('.ts') ? '.ts' : '.js'
   return new URL(`./${baseName}${ext}`, callerUrl)
 }
 
-/** Starts a worker that neither keeps the process alive nor dies silently. */
-export function startWorker(callerUrl: string, baseName: string, options: WorkerOptions = {}): Worker {
-  const worker = new Worker(workerFile(callerUrl, baseName), options)
+/** Starts a worker that does not keep the process alive. */
+export function startWorker(callerUrl: string, baseName: string): Worker {
+  const file = workerFile(callerUrl, baseName)
+  let worker: Worker
+  if (file.pathname.endsWith('.ts')) {
+    const tsx = import.meta.resolve('tsx/esm/api')
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}) })`
+    worker = new Worker(boot, { eval: true })
+  } else {
+    worker = new Worker(file)
+  }
   worker.unref()
   return worker
 }

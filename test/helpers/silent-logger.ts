@@ -1,8 +1,8 @@
 // A pino logger that records every line as parsed JSON, for tests that check
 // what the host logs (and what it never logs).
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import { Writable } from 'node:stream'
-import { REDACT_PATHS } from '../../src/ops/logger.js'
+import { createLogger } from '../../src/ops/logger.js'
 
 export interface CapturedLogger {
   logger: Logger
@@ -24,6 +24,7 @@ export function captureLogger(level = 'debug'): CapturedLogger {
       cb()
     },
   })
-  const logger = pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, stream)
+  // The host's own logger factory, so tests see exactly what operators get.
+  const logger = createLogger(level, stream)
   return { logger, lines, raw, events: (name) => lines.filter((l) => l.event === name) }
 }

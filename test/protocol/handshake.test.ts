@@ -180,6 +180,7 @@ t.test('bad_request for each malformed envelope and payload shape', async (t) =>
     ['nonce not 24 bytes', { ...good, id: 'e5', nonce: encodeBase64(new Uint8Array(23)) }, 'e5'],
     ['ciphertext not base64', { ...good, id: 'e6', ciphertext: '***' }, 'e6'],
     ['eph_pub missing', { ...good, id: 'e7', eph_pub: undefined }, 'e7'],
+    ['ciphertext far larger than any payload', { ...good, id: 'e8', ciphertext: 'A'.repeat(70_000) + '==' }, 'e8'],
   ]
   for (const [name, frame, id] of envelopes) {
     wire.send(frame)

@@ -99,7 +99,13 @@ t.test('shutdown tells bound clients and closes with 1001', async (t) => {
   const host = await startHost(t)
   const w = await Wire.open(host.wsUrl, host.hostPublicKey)
   await w.init({ sessionId: 'bye', identity: generateIdentity() })
+  const last = w.seal('appendMessage', { role: 'user', content: 'just before shutdown' })
+  w.send(last)
+  await until(() => host.server.ctx.metrics !== undefined) // let the frame reach the host
+  await sleep(20)
   const closing = host.server.close()
+  const answered = w.open(await w.reply(last.id))
+  t.equal(answered.ok, true, 'a request received before shutdown is still answered')
   const notice = w.open(await w.waitFor((f) => f.id === null))
   t.same(notice, { type: 'session_status', status: 'shutting_down', reason: 'host is shutting down' })
   t.equal((await w.closed).code, 1001)

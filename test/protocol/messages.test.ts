@@ -162,3 +162,29 @@ t.test('a reply too large for a frame is a typed limit_exceeded', async (t) => {
   t.equal(some.ok, true)
   t.equal(some.messages.length, 1)
 })
+
+t.test('a text frame that is not UTF-8 gets a plaintext error; the connection stays open', async (t) => {
+  const { wire } = await session(t)
+  wire.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false })
+  const reply = await wire.waitFor((f) => f.type === 'error')
+  t.equal(reply.error.code, 'bad_request')
+  t.equal(reply.id, null)
+  t.equal((await wire.request('ping')).ok, true)
+})
+
+t.test('large frames are opened and sealed off the event loop, byte for byte', async (t) => {
+  const { host, wire } = await session(t)
+  t.ok(host.config.cryptoOffloadBytes <= 65536)
+  // ~1.5 MB of JSON number arrays: far above the offload threshold.
+  const vectors = Array.from({ length: 200 }, (_, i) => ({ id: `big-${i}`, vector: Array.from({ length: 384 }, (_, j) => Math.cos(i + j / 7)), metadata: { i } }))
+  const up = await wire.request('uploadVectors', { vectors })
+  t.equal(up.ok, true)
+  t.equal(up.uploaded, 200)
+  const big = 'é'.repeat(30_000) // 60 KB of UTF-8 per message
+  for (let i = 0; i < 3; i++) await wire.request('appendMessage', { role: 'user', content: big + i })
+  const h = await wire.request('getHistory') // a ~180 KB reply, sealed by the worker
+  t.equal(h.ok, true)
+  t.same(h.messages.map((m: any) => m.content), [big + 0, big + 1, big + 2])
+  const found = await wire.request('searchVectors', { vector: vectors[5]!.vector, k: 1 })
+  t.equal(found.results[0].id, 'big-5')
+})

@@ -1,0 +1,25 @@
+// Public shapes of the vector index: limits, tuning, and the success fields of
+// the four vector operations (contract section 4, Operations in protocol/messages.ts).
+import type { Operations } from '../protocol/messages.js'
+
+export interface VectorLimits {
+  maxBatch: number
+  maxVectorsPerSession: number
+  maxDims: number
+  maxK: number
+  maxMetadataBytes: number
+}
+
+export interface IndexTuning {
+  /** At or below this many vectors a session is searched exactly only. */
+  exactSearchMaxVectors: number
+  hnswM: number
+  hnswEfConstruction: number
+  hnswEfSearch: number
+}
+
+export type UploadResult = Operations['uploadVectors']['response']
+export type SearchResult = Operations['searchVectors']['response']
+export type DeleteResult = Operations['deleteVectors']['response']
+export type ClearResult = Operations['clearVectors']['response']
+export type Metadata = Record<string, unknown>
