@@ -8,8 +8,9 @@ import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/ops/logger.js'
 import { buildServer, type HostServer } from '../src/server.js'
 
+const bold = (s: string): string => (process.stdout.isTTY ? `\u001b[1m${s}\u001b[0m` : s)
 const say = (step: string, detail = ''): void => {
-  process.stdout.write(`\u001b[1m${step}\u001b[0m${detail ? `  ${detail}` : ''}\n`)
+  process.stdout.write(`${bold(step)}${detail ? `  ${detail}` : ''}\n`)
 }
 
 let server: HostServer | undefined

@@ -165,22 +165,20 @@ export class SessionVectorsImpl implements SessionVectors {
     const q = readVector(request, limits.maxDims)
     if (q instanceof Rejected) throw new ProtocolError(q.code, q.message)
 
-    const view = this.#store.acquire()
-    try {
-      if (view.count === 0) return { results: [], total: 0, exact: true }
-      if (q.length !== view.dims) {
-        throw new ProtocolError('dimension_mismatch', `query has ${q.length} values, the session's vectors have ${view.dims}`)
-      }
-      const idx = this.#index
-      if (idx?.ready && view.labels?.gen === idx.gen && view.count > tuning.exactSearchMaxVectors) {
-        const hit = await this.#approximate(view, idx, q, k, threshold, predicate)
-        if (hit) return hit
-      }
-      const top = await exactScan(view, q, k, { threshold, predicate })
-      return { results: hits(view, top), total: view.count, exact: true }
-    } finally {
-      this.#store.release()
+    // A snapshot: it stays valid across the awaits below whatever mutations or
+    // compaction steps run meanwhile (store.ts).
+    const view = this.#store.view()
+    if (view.count === 0) return { results: [], total: 0, exact: true }
+    if (q.length !== view.dims) {
+      throw new ProtocolError('dimension_mismatch', `query has ${q.length} values, the session's vectors have ${view.dims}`)
     }
+    const idx = this.#index
+    if (idx?.ready && view.labels?.gen === idx.gen && view.count > tuning.exactSearchMaxVectors) {
+      const hit = await this.#approximate(view, idx, q, k, threshold, predicate)
+      if (hit) return hit
+    }
+    const top = await exactScan(view, q, k, { threshold, predicate })
+    return { results: hits(view, top), total: view.count, exact: true }
   }
 
   delete(request: Record<string, unknown>): DeleteResult {
@@ -241,7 +239,7 @@ export class SessionVectorsImpl implements SessionVectors {
     const store = this.#store
     const { tuning } = this.#ctx
     this.#ctx.adjustBytes(store.bytes - bytesBefore)
-    store.maybeCompact()
+    store.maybeCompact() // starts an incremental compaction when due; it runs on later turns
     if (store.count === 0) this.#failedAt = 0
     let idx = this.#index
     if (idx?.closed) idx = this.#index = null

@@ -9,7 +9,15 @@
 // view (arrays + end + epoch) stays a consistent snapshot while a sliced scan
 // or a worker round trip is in progress, without copying and without blocking
 // writers. Growth and compaction allocate new arrays, which old views keep.
+//
+// Compaction is incremental: live rows are copied, a few hundred at a time in
+// slices of at most SLICE_MS between turns of the event loop, into a new
+// segment that nobody sees until the copy has caught up with the current one;
+// then one assignment swaps them. Meanwhile the current segment stays
+// authoritative (mutations, views and labels all use it, untouched), and a row
+// that dies after it was copied dies in the copy too.
 import type { Metadata } from './types.js'
+import { SLICE_MS } from './slicer.js'
 
 const ALIVE = Number.POSITIVE_INFINITY
 /** Rows per chunk (a power of two: slot >> CHUNK_SHIFT is the chunk). */
@@ -18,6 +26,8 @@ export const CHUNK_ROWS = 1 << CHUNK_SHIFT
 export const CHUNK_MASK = CHUNK_ROWS - 1
 /** Compact when dead slots outnumber live ones (and are worth a copy). */
 const COMPACT_MIN_DEAD = 1024
+/** Slots a compaction step looks at between two looks at the clock (~0.2 ms at 384 dims). */
+const COMPACT_STEP_ROWS = 256
 
 /** Labels of the current HNSW generation: label -> slot, -1 when gone. */
 export interface LabelView {
@@ -65,14 +75,45 @@ class Segment {
   }
 }
 
+/** An incremental compaction in progress: `from` is the store's current segment. */
+interface Compaction {
+  readonly from: Segment
+  /** The compacted copy; invisible (no view, no label lookup) until the swap. */
+  readonly to: Segment
+  /** to-slot -> from-slot. */
+  origin: Int32Array
+  /** Label -> to-slot for the current generation; null while the store has no labels. */
+  toSlot: Int32Array | null
+  /** from-slots below this have been copied (if alive) or skipped (if dead). */
+  cursor: number
+  /** Rows of `to` killed after they were copied. */
+  dead: number
+}
+
+/** What a compaction does now: none, a copy under way, or nothing to do until more dies. */
+export interface CompactionState {
+  readonly running: boolean
+  /** Slots of the current segment handled so far, and how many it has. */
+  readonly cursor: number
+  readonly end: number
+}
+
 export class VectorStore {
   #seg: Segment | null = null
+  /**
+   * id -> slot * 2 + side. `side` is #side for a slot of the current segment;
+   * the other value for a slot of the compaction target (the row was copied
+   * there). The swap flips #side, so no entry needs rewriting then.
+   */
   readonly #slotOf = new Map<string, number>()
+  #side = 0
   #dead = 0
-  #readers = 0
   #epoch = 0
   #resets = 0
   #deadLabels: number[] = []
+  #compaction: Compaction | null = null
+  /** After a failed compaction: don't try again before this many dead slots. */
+  #retryAtDead = 0
 
   get count(): number {
     return this.#slotOf.size
@@ -90,6 +131,11 @@ export class VectorStore {
   /** Changes whenever the store is emptied (its dimension may change then). */
   get resets(): number {
     return this.#resets
+  }
+
+  /** Dead slots of the current segment (awaiting compaction). */
+  get dead(): number {
+    return this.#dead
   }
 
   has(id: string): boolean {
@@ -115,7 +161,7 @@ export class VectorStore {
     }
     if (seg.dims !== dims) throw new Error('dimension differs from the store')
     const need = seg.end + more
-    if (need > seg.capacity) this.#grow(Math.max(need, Math.ceil(seg.capacity * 1.5)))
+    if (need > seg.capacity) grow(seg, Math.max(need, Math.ceil(seg.capacity * 1.5)))
     addChunks(seg, need)
   }
 
@@ -123,13 +169,13 @@ export class VectorStore {
   put(id: string, unit: Float32Array, meta: Metadata): void {
     const seg = this.#seg!
     const old = this.#slotOf.get(id)
-    if (old !== undefined) this.#kill(seg, old)
+    if (old !== undefined) this.#kill(old)
     const slot = seg.end++
     seg.chunks[slot >> CHUNK_SHIFT]!.set(unit, (slot & CHUNK_MASK) * seg.dims)
     seg.diedAt[slot] = ALIVE
     seg.ids.push(id)
     seg.meta.push(meta)
-    this.#slotOf.set(id, slot)
+    this.#slotOf.set(id, slot * 2 + this.#side)
     const labels = seg.labels
     if (labels) {
       if (labels.next >= labels.toSlot.length) {
@@ -144,9 +190,9 @@ export class VectorStore {
   }
 
   remove(id: string): boolean {
-    const slot = this.#slotOf.get(id)
-    if (slot === undefined) return false
-    this.#kill(this.#seg!, slot)
+    const at = this.#slotOf.get(id)
+    if (at === undefined) return false
+    this.#kill(at)
     this.#slotOf.delete(id)
     if (this.#slotOf.size === 0) this.#reset()
     return true
@@ -191,12 +237,27 @@ export class VectorStore {
     }
     seg.labels = { gen, toSlot, next }
     this.#deadLabels = []
+    // Rows already copied by a compaction in progress take the labels of their originals.
+    const c = this.#compaction
+    if (c) {
+      c.toSlot = new Int32Array(toSlot.length).fill(-1)
+      for (let to = 0; to < c.to.end; to++) {
+        const label = seg.slotLabel[c.origin[to]!]!
+        c.to.slotLabel[to] = label
+        if (label >= 0) c.toSlot[label] = to
+      }
+    }
   }
 
   dropLabels(): void {
     if (this.#seg) {
       this.#seg.labels = null
       this.#seg.slotLabel.fill(-1)
+    }
+    const c = this.#compaction
+    if (c) {
+      c.toSlot = null
+      c.to.slotLabel.fill(-1)
     }
     this.#deadLabels = []
   }
@@ -230,37 +291,67 @@ export class VectorStore {
     return out
   }
 
-  /** A view that stays valid until release(): compaction in place waits for it. */
-  acquire(): StoreView {
-    this.#readers++
-    return this.view()
+  // ---- compaction ----
+
+  /**
+   * Starts a compaction when dead slots outnumber live ones (and are at least
+   * COMPACT_MIN_DEAD). It runs on later turns of the event loop, SLICE_MS at a
+   * time; nothing changes for views or mutations until it swaps. Returns true
+   * when it started one.
+   */
+  maybeCompact(): boolean {
+    const seg = this.#seg
+    if (!seg || this.#compaction) return false
+    if (this.#dead < COMPACT_MIN_DEAD || this.#dead < this.count || this.#dead < this.#retryAtDead) return false
+    const capacity = Math.max(64, Math.ceil(this.count * 1.25))
+    const c: Compaction = {
+      from: seg,
+      to: new Segment(seg.dims, capacity),
+      origin: new Int32Array(capacity),
+      toSlot: seg.labels ? new Int32Array(seg.labels.toSlot.length).fill(-1) : null,
+      cursor: 0,
+      dead: 0,
+    }
+    this.#compaction = c
+    this.#schedule(c)
+    return true
   }
 
-  release(): void {
-    this.#readers--
+  get compaction(): CompactionState {
+    const c = this.#compaction
+    return c ? { running: true, cursor: c.cursor, end: c.from.end } : { running: false, cursor: 0, end: 0 }
   }
 
   /**
-   * Compacts when dead slots outnumber live ones. With no reader holding a
-   * view, rows move down in place (no allocation, so no page faults: ~5x
-   * cheaper than fresh chunks at 100k x 384). With readers, wait, unless dead
-   * rows reach 4x the live ones; then copy into fresh chunks, which the
-   * readers' views don't see.
+   * Advances the compaction in progress by at most `rows` slots, now
+   * (synchronously). Returns true once no compaction is in progress. The
+   * scheduled slices call it; tests call it to interleave mutations precisely.
    */
-  maybeCompact(): 'in-place' | 'copy' | null {
-    if (this.#dead < COMPACT_MIN_DEAD || this.#dead < this.count) return null
-    if (this.#readers === 0) {
-      this.#compactInPlace()
-      return 'in-place'
+  compactStep(rows: number): boolean {
+    const c = this.#compaction
+    if (!c) return true
+    try {
+      return this.#copy(c, rows)
+    } catch {
+      // Most likely an allocation failure: keep the current segment, which is
+      // intact, and don't try again before the dead slots have doubled.
+      this.#abort(c)
+      return true
     }
-    if (this.#dead < 4 * this.count) return null
-    this.#compact(this.count)
-    return 'copy'
   }
 
   // ---- internals ----
 
-  #kill(seg: Segment, slot: number): void {
+  #kill(at: number): void {
+    const seg = this.#seg!
+    let slot = at >> 1
+    if ((at & 1) !== this.#side) {
+      // The row was copied by the compaction in progress: it dies in the copy too.
+      const c = this.#compaction!
+      c.to.diedAt[slot] = this.#epoch
+      c.dead++
+      slot = c.origin[slot]!
+    }
     seg.diedAt[slot] = this.#epoch
     this.#dead++
     const label = seg.slotLabel[slot]!
@@ -273,85 +364,105 @@ export class VectorStore {
     this.#slotOf.clear()
     this.#dead = 0
     this.#deadLabels = []
+    this.#compaction = null
+    this.#retryAtDead = 0
     this.#resets++
   }
 
-  /** Per-slot bookkeeping only (12 bytes a slot); vector rows live in chunks. */
-  #grow(capacity: number): void {
-    const seg = this.#seg!
-    const diedAt = new Float64Array(capacity).fill(ALIVE)
-    diedAt.set(seg.diedAt.subarray(0, seg.end))
-    const slotLabel = new Int32Array(capacity).fill(-1)
-    slotLabel.set(seg.slotLabel.subarray(0, seg.end))
-    seg.diedAt = diedAt
-    seg.slotLabel = slotLabel
-    seg.capacity = capacity
+  #schedule(c: Compaction): void {
+    // unref: a compaction alone should not keep a process alive.
+    setImmediate(() => {
+      if (this.#compaction !== c) return // finished by compactStep, cancelled by a reset
+      const deadline = performance.now() + SLICE_MS
+      do {
+        if (this.compactStep(COMPACT_STEP_ROWS)) return
+      } while (performance.now() < deadline)
+      this.#schedule(c)
+    }).unref()
   }
 
-  #compactInPlace(): void {
-    const seg = this.#seg!
-    const d = seg.dims
-    const labels = seg.labels
-    let w = 0
-    for (let i = 0; i < seg.end; i++) {
-      const label = seg.slotLabel[i]!
-      if (seg.diedAt[i] !== ALIVE) {
-        // Its slot is about to hold another row: the dead label must not lead there.
-        if (label >= 0 && labels) labels.toSlot[label] = -1
-        continue
+  /** Copies the live rows among the next `rows` slots; swaps when it has caught up. */
+  #copy(c: Compaction, rows: number): boolean {
+    const from = c.from
+    const to = c.to
+    const d = from.dims
+    const other = this.#side ^ 1
+    const stop = Math.min(from.end, c.cursor + rows)
+    for (let i = c.cursor; i < stop; i++) {
+      if (from.diedAt[i] !== ALIVE) continue
+      const slot = to.end
+      if (slot >= to.capacity) {
+        const capacity = Math.ceil(to.capacity * 1.5)
+        grow(to, capacity)
+        const origin = new Int32Array(capacity)
+        origin.set(c.origin)
+        c.origin = origin
       }
-      if (i !== w) {
-        const src = seg.chunks[i >> CHUNK_SHIFT]!
-        const dst = seg.chunks[w >> CHUNK_SHIFT]!
-        const from = (i & CHUNK_MASK) * d
-        const to = (w & CHUNK_MASK) * d
-        if (src === dst) src.copyWithin(to, from, from + d)
-        else dst.set(src.subarray(from, from + d), to)
-        const id = seg.ids[i]!
-        seg.ids[w] = id
-        seg.meta[w] = seg.meta[i]!
-        this.#slotOf.set(id, w)
-        seg.slotLabel[w] = label
-        if (label >= 0 && labels) labels.toSlot[label] = w
+      addChunks(to, slot + 1)
+      const at = (i & CHUNK_MASK) * d
+      to.chunks[slot >> CHUNK_SHIFT]!.set(from.chunks[i >> CHUNK_SHIFT]!.subarray(at, at + d), (slot & CHUNK_MASK) * d)
+      const id = from.ids[i]!
+      to.ids.push(id)
+      to.meta.push(from.meta[i]!)
+      to.end++
+      c.origin[slot] = i
+      const label = from.slotLabel[i]!
+      to.slotLabel[slot] = label
+      if (label >= 0 && c.toSlot) {
+        if (label >= c.toSlot.length) c.toSlot = widen(c.toSlot, Math.max(label + 1, c.toSlot.length * 2))
+        c.toSlot[label] = slot
       }
-      w++
+      this.#slotOf.set(id, slot * 2 + other)
     }
-    seg.diedAt.fill(ALIVE, 0, seg.end)
-    seg.slotLabel.fill(-1, w, seg.end)
-    seg.ids.length = w
-    seg.meta.length = w
-    seg.end = w
-    seg.chunks.length = (w + CHUNK_MASK) >> CHUNK_SHIFT
-    this.#dead = 0
+    c.cursor = stop
+    if (stop < from.end) return false
+    this.#swap(c)
+    return true
   }
 
-  /** Copies live slots into fresh chunks (rare: after as many deaths as live vectors). */
-  #compact(room: number): void {
-    const old = this.#seg!
-    const seg = new Segment(old.dims, Math.max(64, Math.ceil(room * 1.25)))
-    const d = old.dims
-    addChunks(seg, this.count)
-    const oldLabels = old.labels
-    const toSlot = oldLabels ? new Int32Array(oldLabels.toSlot.length).fill(-1) : null
-    let slot = 0
-    for (let i = 0; i < old.end; i++) {
-      if (old.diedAt[i] !== ALIVE) continue
-      const from = (i & CHUNK_MASK) * d
-      seg.chunks[slot >> CHUNK_SHIFT]!.set(old.chunks[i >> CHUNK_SHIFT]!.subarray(from, from + d), (slot & CHUNK_MASK) * d)
-      const id = old.ids[i]!
-      seg.ids.push(id)
-      seg.meta.push(old.meta[i]!)
-      this.#slotOf.set(id, slot)
-      const label = old.slotLabel[i]!
-      seg.slotLabel[slot] = label
-      if (toSlot && label >= 0) toSlot[label] = slot
-      slot++
+  /** The copy holds every live row: it becomes the store's segment. */
+  #swap(c: Compaction): void {
+    const { from, to } = c
+    const labels = from.labels
+    if (labels) {
+      let toSlot = c.toSlot ?? new Int32Array(labels.toSlot.length).fill(-1)
+      if (toSlot.length < labels.toSlot.length) toSlot = widen(toSlot, labels.toSlot.length)
+      to.labels = { gen: labels.gen, toSlot, next: labels.next }
     }
-    seg.end = slot
-    if (oldLabels && toSlot) seg.labels = { gen: oldLabels.gen, toSlot, next: oldLabels.next }
-    this.#seg = seg
-    this.#dead = 0
+    this.#seg = to
+    this.#side ^= 1
+    this.#dead = c.dead
+    this.#compaction = null
+    this.#retryAtDead = 0
   }
+
+  #abort(c: Compaction): void {
+    const side = this.#side
+    const other = side ^ 1
+    for (let slot = 0; slot < c.to.end; slot++) {
+      const id = c.to.ids[slot]!
+      if (this.#slotOf.get(id) === slot * 2 + other) this.#slotOf.set(id, c.origin[slot]! * 2 + side)
+    }
+    this.#compaction = null
+    this.#retryAtDead = 2 * this.#dead
+  }
+}
+
+/** Per-slot bookkeeping only (12 bytes a slot); vector rows live in chunks. */
+function grow(seg: Segment, capacity: number): void {
+  const diedAt = new Float64Array(capacity).fill(ALIVE)
+  diedAt.set(seg.diedAt.subarray(0, seg.end))
+  const slotLabel = new Int32Array(capacity).fill(-1)
+  slotLabel.set(seg.slotLabel.subarray(0, seg.end))
+  seg.diedAt = diedAt
+  seg.slotLabel = slotLabel
+  seg.capacity = capacity
+}
+
+function widen(a: Int32Array, length: number): Int32Array {
+  const out = new Int32Array(length).fill(-1)
+  out.set(a)
+  return out
 }
 
 /** Allocates the chunks rows below `rows` need. */

@@ -43,3 +43,16 @@ t.test('native Ed25519 verify agrees with tweetnacl', async (t) => {
   t.equal(verifyDetached(new Uint8Array(1), new Uint8Array(63), new Uint8Array(32)), false, 'short signature')
   t.equal(verifyDetached(new Uint8Array(1), new Uint8Array(64), new Uint8Array(32).fill(255)), false, 'invalid point')
 })
+
+t.test('native key generation and signing agree with tweetnacl byte for byte', async (t) => {
+  const { generateBoxKeyPair } = await import('../../src/crypto/box-key.js')
+  const { signDetached } = await import('../../src/crypto/signature.js')
+  for (let i = 0; i < 50; i++) {
+    const kp = generateBoxKeyPair()
+    t.same(nacl.scalarMult.base(kp.secretKey), kp.publicKey, 'public key matches the secret')
+    const signer = nacl.sign.keyPair()
+    const msg = nacl.randomBytes(i * 3)
+    t.same(signDetached(msg, signer.secretKey), nacl.sign.detached(msg, signer.secretKey), 'Ed25519 is deterministic: same signature')
+  }
+  t.throws(() => signDetached(new Uint8Array(1), new Uint8Array(32)))
+})
