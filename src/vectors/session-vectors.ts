@@ -13,7 +13,7 @@ import { Slicer } from './slicer.js'
 import { isAlive, VectorStore, type StoreView } from './store.js'
 import { TopK } from './topk.js'
 import type { ClearResult, DeleteResult, IndexTuning, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
-import { checkId, optional, readK, readMetadata, readThreshold, readVector, Rejected } from './validate.js'
+import { checkId, optional, readK, readMetadata, readThreshold, readVector, Rejected, Scratch } from './validate.js'
 
 /** With a filter, scan the matches exactly when there are at most this many per k... */
 const FILTER_EXACT_PER_K = 50
@@ -23,6 +23,9 @@ const FILTER_OVERSAMPLE = 2
 const MAX_CANDIDATES = 2048
 
 export type IndexState = 'none' | 'building' | 'ready'
+
+/** Unit vectors of the upload in progress (uploads are synchronous, so one for all sessions). Kept up to 8 MB. */
+const scratch = new Scratch(2 << 20)
 
 export interface SessionVectors {
   upload(request: Record<string, unknown>): UploadResult
@@ -35,6 +38,8 @@ export interface SessionVectors {
   /** True while searches are exhaustive (no HNSW graph ready). */
   readonly exactOnly: boolean
   readonly indexState: IndexState
+  /** True while the store compacts in the background (slices between turns of the event loop). */
+  readonly compacting: boolean
   dispose(): void
 }
 
@@ -88,6 +93,10 @@ export class SessionVectorsImpl implements SessionVectors {
     return !idx ? 'none' : idx.ready ? 'ready' : 'building'
   }
 
+  get compacting(): boolean {
+    return this.#store.compaction.running
+  }
+
   get exactOnly(): boolean {
     return this.indexState !== 'ready' || this.#store.count <= this.#ctx.tuning.exactSearchMaxVectors
   }
@@ -101,6 +110,15 @@ export class SessionVectorsImpl implements SessionVectors {
     const replace = optional(request.replace) ?? false
     if (typeof replace !== 'boolean') throw badRequest('replace must be a boolean')
 
+    try {
+      return this.#upload(items, replace)
+    } finally {
+      scratch.reset()
+    }
+  }
+
+  #upload(items: unknown[], replace: boolean): UploadResult {
+    const { limits } = this.#ctx
     // Pass 1: decide every item against the state the request will produce.
     const store = this.#store
     const rejected: Rejection[] = []
@@ -224,7 +242,7 @@ export class SessionVectorsImpl implements SessionVectors {
     const { limits } = this.#ctx
     const bad = checkId(item.id)
     if (bad) return bad
-    const unit = readVector(item, limits.maxDims)
+    const unit = readVector(item, limits.maxDims, scratch.take)
     if (unit instanceof Rejected) return unit
     if (dims !== null && unit.length !== dims) {
       return new Rejected('dimension_mismatch', `vector has ${unit.length} values, the session's vectors have ${dims}`)

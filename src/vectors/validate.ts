@@ -31,9 +31,10 @@ export function checkId(id: unknown): Rejected | undefined {
  * Reads `vector` or `vector_b64` of an item (or search request) and returns it
  * normalized to unit length as float32. Values are taken as float32, as they
  * are stored: a number that overflows float32 is invalid, and a vector whose
- * values all round to zero is "all zeros".
+ * values all round to zero is "all zeros". `alloc` gives the array the values
+ * go into (a fresh one by default; uploads pass views of a reused scratch).
  */
-export function readVector(item: Record<string, unknown>, maxDims: number): Float32Array | Rejected {
+export function readVector(item: Record<string, unknown>, maxDims: number, alloc: Alloc = fresh): Float32Array | Rejected {
   const hasArray = item.vector !== undefined && item.vector !== null
   const hasB64 = item.vector_b64 !== undefined && item.vector_b64 !== null
   if (hasArray === hasB64) return reject('invalid_vector', 'give exactly one of vector and vector_b64')
@@ -42,21 +43,17 @@ export function readVector(item: Record<string, unknown>, maxDims: number): Floa
     const arr = item.vector
     if (!Array.isArray(arr)) return reject('invalid_vector', 'vector must be an array of numbers')
     if (arr.length > maxDims) return reject('limit_exceeded', `vector has more than ${maxDims} values`)
-    values = new Float32Array(arr.length)
+    values = alloc(arr.length)
     for (let i = 0; i < arr.length; i++) {
       const x: unknown = arr[i]
       if (typeof x !== 'number') return reject('invalid_vector', 'vector must be an array of numbers')
       values[i] = x
     }
   } else {
-    const bytes = decodeBase64(item.vector_b64)
-    if (!bytes || bytes.length % 4 !== 0) {
-      return reject('invalid_vector', 'vector_b64 must be standard base64 of little-endian float32 values')
-    }
-    if (bytes.length / 4 > maxDims) return reject('limit_exceeded', `vector has more than ${maxDims} values`)
-    values = new Float32Array(bytes.length / 4)
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    for (let i = 0; i < values.length; i++) values[i] = dv.getFloat32(i * 4, true)
+    const decoded = readFloat32Base64(item.vector_b64, (n) => (n > maxDims ? fresh(n) : alloc(n)))
+    if (!decoded) return reject('invalid_vector', 'vector_b64 must be standard base64 of little-endian float32 values')
+    if (decoded.length > maxDims) return reject('limit_exceeded', `vector has more than ${maxDims} values`)
+    values = decoded
   }
   if (values.length === 0) return reject('invalid_vector', 'vector is empty')
   let sum = 0
@@ -69,6 +66,74 @@ export function readVector(item: Record<string, unknown>, maxDims: number): Floa
   const inv = 1 / Math.sqrt(sum)
   for (let i = 0; i < values.length; i++) values[i] = values[i]! * inv
   return values
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
+/** Gives a Float32Array of `length` values (its contents are overwritten). */
+export type Alloc = (length: number) => Float32Array
+const fresh: Alloc = (length) => new Float32Array(length)
+
+/**
+ * Views into one Float32Array reused from request to request, for the unit
+ * vectors of an upload: they live only until the upload copies them into the
+ * store, within one synchronous call. One allocation instead of one per
+ * vector (a 1 000 x 384 upload made 1.5 MB of short-lived ArrayBuffers,
+ * which count as external memory and bring V8's full collections forward).
+ */
+export class Scratch {
+  #buf = new Float32Array(0)
+  #used = 0
+  readonly #keep: number
+
+  /** `keep`: largest buffer (in values) kept between uploads. */
+  constructor(keep: number) {
+    this.#keep = keep
+  }
+
+  readonly take: Alloc = (length) => {
+    if (this.#used + length > this.#buf.length) {
+      // Views already handed out keep the old buffer alive until the upload ends.
+      this.#buf = new Float32Array(Math.max(length, 2 * this.#buf.length, 1 << 16))
+      this.#used = 0
+    }
+    const view = this.#buf.subarray(this.#used, this.#used + length)
+    this.#used += length
+    return view
+  }
+
+  /** Call when the views are no longer needed. */
+  reset(): void {
+    this.#used = 0
+    if (this.#buf.length > this.#keep) this.#buf = new Float32Array(0)
+  }
+}
+
+/**
+ * Strict base64 of little-endian float32 values -> Float32Array, or undefined.
+ * On little-endian hosts the bytes are decoded straight into the result (no
+ * intermediate buffer, no per-value DataView read: ~1.5x faster per vector);
+ * strictness is the same round trip as decodeBase64: the bytes must encode
+ * back to the very same text (Node's decoder alone is lenient).
+ */
+function readFloat32Base64(value: unknown, alloc: Alloc): Float32Array | undefined {
+  if (!LITTLE_ENDIAN) {
+    const bytes = decodeBase64(value)
+    if (!bytes || bytes.length % 4 !== 0) return undefined
+    const out = alloc(bytes.length / 4)
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    for (let i = 0; i < out.length; i++) out[i] = dv.getFloat32(i * 4, true)
+    return out
+  }
+  if (typeof value !== 'string' || value.length % 4 !== 0) return undefined
+  const n = value.length
+  const pad = n > 0 && value.charCodeAt(n - 1) === 61 ? (value.charCodeAt(n - 2) === 61 ? 2 : 1) : 0
+  const byteLength = (n / 4) * 3 - pad
+  if (byteLength % 4 !== 0) return undefined
+  const out = alloc(byteLength / 4)
+  const bytes = Buffer.from(out.buffer, out.byteOffset, byteLength)
+  if (bytes.write(value, 'base64') !== byteLength || bytes.toString('base64') !== value) return undefined
+  return out
 }
 
 /** Metadata as stored: a private JSON copy, `{}` for absent or null. */

@@ -83,6 +83,8 @@ t.test('per-vector rejections, in request order, with the rest stored', async (t
       { id: 'toolong', vector: [1, 2, 3, 4, 5] },
       { id: 'toolong64', vector_b64: b64([1, 2, 3, 4, 5]) },
       { id: 'dims', vector: [1, 2] },
+      { id: 'dims+meta', vector: [1, 2], metadata: [1] },
+      { id: 'zeros+meta', vector: [0, 0, 0], metadata: 'x' },
       { id: 'metaarray', vector: [1, 2, 3], metadata: [1] },
       { id: 'metastring', vector: [1, 2, 3], metadata: 'x' },
       { id: 'metabig', vector: [1, 2, 3], metadata: { s: 'é'.repeat(8) } },
@@ -117,6 +119,8 @@ t.test('per-vector rejections, in request order, with the rest stored', async (t
       ['toolong', 'limit_exceeded'],
       ['toolong64', 'limit_exceeded'],
       ['dims', 'dimension_mismatch'],
+      ['dims+meta', 'dimension_mismatch'],
+      ['zeros+meta', 'invalid_vector'],
       ['metaarray', 'invalid_metadata'],
       ['metastring', 'invalid_metadata'],
       ['metabig', 'invalid_metadata'],
@@ -130,6 +134,36 @@ t.test('per-vector rejections, in request order, with the rest stored', async (t
   t.same(all.results.map((h) => h.id).sort(), ['b64ok', 'metaok', 'ok1'])
   t.equal(s.upload({ vectors: [{ id: 'id256', vector: [1, 0, 0], metadata: null }] }).uploaded, 1, 'null metadata is fine')
   t.equal(s.upload({ vectors: [{ id: 'x'.repeat(256), vector: [1, 0, 0] }] }).uploaded, 1, '256-char id is fine')
+})
+
+t.test('vector_b64 is strict standard base64 of little-endian float32 values', async (t) => {
+  const { session } = makeEngine({}, t)
+  const s = session()
+  const one = b64([1]) // 4 bytes: two pad characters
+  const two = b64([1, -2]) // 8 bytes: one pad character
+  t.match(one, /[^=]==$/)
+  t.match(two, /[^=]=$/)
+  t.same(await s.search({ vector_b64: one }), { results: [], total: 0, exact: true })
+  t.same(await s.search({ vector_b64: two }), { results: [], total: 0, exact: true })
+  const bad = [
+    one.slice(0, -3) + String.fromCharCode(one.charCodeAt(one.length - 3) + 1) + '==', // leftover bits set
+    two.slice(0, -2) + String.fromCharCode(two.charCodeAt(two.length - 2) + 1) + '=',
+    b64([1, 2, 3]).replace(/\+/g, '-').replace(/\//g, '_').replace(/A/, '-'), // base64url alphabet
+    ' ' + one.slice(1),
+    one.slice(0, 2) + '=' + one.slice(3),
+    'A===',
+    '====',
+    one + 'AAAA',
+  ]
+  for (const v of bad) await t.rejects(s.search({ vector_b64: v }), code('invalid_vector'), JSON.stringify(v))
+  await t.rejects(s.search({ vector_b64: '' }), code('invalid_vector'), 'empty')
+  const r = s.upload({ vectors: [{ id: 'a', vector_b64: two }, { id: 'b', vector_b64: b64([3, 4]) }] })
+  t.same([r.uploaded, r.dims], [2, 2])
+  const hit = await s.search({ vector: [3, 4], k: 1 })
+  t.equal(hit.results[0]!.id, 'b')
+  t.ok(Math.abs(hit.results[0]!.score - 1) < 1e-6)
+  const neg = await s.search({ vector: [1, -2], k: 1 })
+  t.equal(neg.results[0]!.id, 'a', 'values decoded little-endian, sign and all')
 })
 
 t.test('the first accepted vector fixes dims, also after replace, clear and deleting the last', async (t) => {
