@@ -27,6 +27,11 @@ export class KeyStore {
     return entry?.sessionId === sessionId ? entry : undefined
   }
 
+  /** The connection's key, whichever session it is for. */
+  entryOf(connectionId: string): ConnectionKey | undefined {
+    return this.#byConnection.get(connectionId)
+  }
+
   /** The session the connection holds a key for, if any. */
   sessionOf(connectionId: string): string | undefined {
     return this.#byConnection.get(connectionId)?.sessionId

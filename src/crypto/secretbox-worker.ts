@@ -1,5 +1,6 @@
 // Worker side of SecretboxOffload: the same inline functions, off the event loop.
 import { parentPort } from 'node:worker_threads'
+import { preopenFrame } from './frame-preopen.js'
 import { openBase64, sealBase64, type WorkerRequest, type WorkerReply } from './secretbox.js'
 
 const port = parentPort
@@ -13,6 +14,13 @@ port.on('message', (req: WorkerRequest) => {
       reply = { id: req.id, open }
       if (open.ok) {
         port.postMessage(reply, [open.plaintext.buffer as ArrayBuffer])
+        return
+      }
+    } else if (req.op === 'preopen') {
+      const preopened = preopenFrame(req.frame, req.sessionId, req.key)
+      reply = { id: req.id, preopened }
+      if (preopened.kind === 'opened') {
+        port.postMessage(reply, [preopened.plaintext.buffer as ArrayBuffer])
         return
       }
     } else {

@@ -8,6 +8,7 @@ import { decodeBase64, encodeBase64 } from './encoding.js'
 import { randomNonce } from './nonce.js'
 import { startWorker } from '../util/worker-file.js'
 import { MAC_BYTES } from './nacl-sizes.js'
+import type { Preopened } from './frame-preopen.js'
 
 export type OpenResult = { ok: true; plaintext: Uint8Array } | { ok: false; reason: 'malformed' | 'failed' }
 export interface Sealed {
@@ -32,7 +33,8 @@ export function sealBase64(plaintext: Uint8Array, key: Uint8Array): Sealed {
 type WorkerRequest =
   | { id: number; op: 'open'; ciphertext: string; nonce: Uint8Array; key: Uint8Array }
   | { id: number; op: 'seal'; plaintext: Uint8Array; key: Uint8Array }
-export type WorkerReply = { id: number; open?: OpenResult; sealed?: Sealed; error?: string }
+  | { id: number; op: 'preopen'; frame: Uint8Array; sessionId: string; key: Uint8Array }
+export type WorkerReply = { id: number; open?: OpenResult; sealed?: Sealed; preopened?: Preopened; error?: string }
 export type { WorkerRequest }
 
 /**
@@ -60,6 +62,13 @@ export class SecretboxOffload {
     const reply = await this.#call({ id: 0, op: 'seal', plaintext, key })
     if (!reply.sealed) throw new Error(reply.error ?? 'secretbox worker failed')
     return reply.sealed
+  }
+
+  /** preopenFrame on the worker: for frames big enough that parsing them would stall the event loop. */
+  async preopen(frame: Uint8Array, sessionId: string, key: Uint8Array): Promise<Preopened> {
+    const reply = await this.#call({ id: 0, op: 'preopen', frame, sessionId, key })
+    if (!reply.preopened) throw new Error(reply.error ?? 'secretbox worker failed')
+    return reply.preopened
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,10 @@ import { decodeBase64, decodeUtf8 } from '../crypto/encoding.js'
 import { NONCE_BYTES } from '../crypto/nacl-sizes.js'
 import { nonceCounter } from '../crypto/nonce.js'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
+import type { ConnectionKey } from '../crypto/key-store.js'
+import type { Preopened } from '../crypto/frame-preopen.js'
 import { isObject, parseJson, requireRequestId, requireSessionId, type JsonObject } from '../protocol/inbound.js'
+import { isRequestId } from '../protocol/messages.js'
 import { operationFailed, operationSucceeded, plainError } from '../protocol/replies.js'
 import type { ConnectionPort, HostContext } from './context.js'
 import { findOperation } from './operations/index.js'
@@ -21,8 +24,22 @@ interface Opened {
   request: JsonObject & { type: string }
 }
 
-/** Envelope, key, decryption, counter, plaintext shape. Throws the first failure. */
-async function open(ctx: HostContext, conn: ConnectionPort, frame: JsonObject): Promise<Opened> {
+/** An envelope whose box has opened (inline, or on the worker), not yet counted. */
+interface Decrypted {
+  requestId: string
+  sessionId: string
+  nonce: Uint8Array
+  plaintext: Uint8Array
+  entry: ConnectionKey
+}
+
+/** The connection's key for `sessionId`; a key whose session was just dropped is as good as none (it is wiped right after the evicted notice). */
+function keyFor(ctx: HostContext, conn: ConnectionPort, sessionId: string): ConnectionKey | undefined {
+  return ctx.sessions.get(sessionId) ? ctx.keys.get(conn.id, sessionId) : undefined
+}
+
+/** Envelope shape, key, decryption: the checks before the counter, in the contract's order. */
+async function decrypt(ctx: HostContext, conn: ConnectionPort, frame: JsonObject): Promise<Decrypted> {
   const requestId = requireRequestId(frame)
   const sessionId = requireSessionId(frame)
   const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
@@ -30,46 +47,82 @@ async function open(ctx: HostContext, conn: ConnectionPort, frame: JsonObject): 
   const ciphertext = frame.ciphertext
   if (typeof ciphertext !== 'string') throw badRequest('ciphertext must be base64')
 
-  // A key whose session was just dropped is as good as none (it is wiped right after the evicted notice).
-  const entry = ctx.sessions.get(sessionId) ? ctx.keys.get(conn.id, sessionId) : undefined
+  const entry = keyFor(ctx, conn, sessionId)
   if (!entry) {
     // A malformed ciphertext outranks no_session; only this rare path pays for the check.
     if (!decodeBase64(ciphertext)) throw badRequest('ciphertext must be base64')
     throw new ProtocolError('no_session', 'this connection holds no key for that session')
   }
-
   const opened = await ctx.secretbox.open(ciphertext, nonce, entry.key)
-  if (!opened.ok) {
-    if (opened.reason === 'malformed') throw badRequest('ciphertext must be base64')
-    throw new ProtocolError('decrypt_failed', 'the message does not open with this connection key')
+  if (!opened.ok) throw unopened(opened.reason)
+  return { requestId, sessionId, nonce, plaintext: opened.plaintext, entry }
+}
+
+function unopened(reason: 'malformed' | 'failed'): ProtocolError {
+  return reason === 'malformed' ? badRequest('ciphertext must be base64') : new ProtocolError('decrypt_failed', 'the message does not open with this connection key')
+}
+
+/** The checks after decryption: the key still current, the counter, the plaintext's shape. */
+function accept(ctx: HostContext, d: Decrypted): Opened {
+  // The socket may have closed, or the session been dropped, while a worker opened the box.
+  if (!ctx.keys.isCurrent(d.entry) || !ctx.sessions.get(d.sessionId)) {
+    throw new ProtocolError('no_session', 'the connection key changed while the message was opened')
   }
-  // The socket may have closed (and its key been wiped) while a worker opened the box.
-  if (!ctx.keys.isCurrent(entry)) throw new ProtocolError('no_session', 'the connection key changed while the message was opened')
-
   // Only a frame that decrypts moves the counter, whatever its plaintext holds.
-  if (!ctx.keys.advance(entry, nonceCounter(nonce))) throw new ProtocolError('replayed', 'the nonce counter did not increase')
+  if (!ctx.keys.advance(d.entry, nonceCounter(d.nonce))) throw new ProtocolError('replayed', 'the nonce counter did not increase')
 
-  const text = decodeUtf8(opened.plaintext)
+  const text = decodeUtf8(d.plaintext)
   const parsed = text === undefined ? undefined : parseJson(text)
   if (!parsed?.ok || !isObject(parsed.value)) throw badRequest('the plaintext must be a JSON object')
   const request = parsed.value
   if (typeof request.type !== 'string') throw badRequest('the request must have a string type')
-  if (request.id !== requestId) throw badRequest("the request id must equal the envelope's id")
-  return { requestId, sessionId, request: request as JsonObject & { type: string } }
+  if (request.id !== d.requestId) throw badRequest("the request id must equal the envelope's id")
+  return { requestId: d.requestId, sessionId: d.sessionId, request: request as JsonObject & { type: string } }
+}
+
+/** An envelope failure: a plaintext error carrying the frame's id (or null). */
+function rejectEnvelope(ctx: HostContext, conn: ConnectionPort, id: string | null, err: unknown): void {
+  const code = err instanceof ProtocolError ? err.code : 'internal'
+  ctx.metrics.envelopeErrors.inc({ code })
+  conn.log.info({ event: 'request.rejected', code, req_id: id }, 'encrypted message rejected')
+  if (!(err instanceof ProtocolError)) conn.log.error({ event: 'request.fault', err }, 'envelope fault')
+  conn.sendPlain(plainError(id, err))
 }
 
 export async function handleEncryptedMessage(ctx: HostContext, conn: ConnectionPort, frame: JsonObject, throttleMs: number): Promise<void> {
   let opened: Opened
   try {
-    opened = await open(ctx, conn, frame)
+    opened = accept(ctx, await decrypt(ctx, conn, frame))
   } catch (err) {
-    const code = err instanceof ProtocolError ? err.code : 'internal'
-    ctx.metrics.envelopeErrors.inc({ code })
-    const id = typeof frame.id === 'string' && frame.id.length >= 1 && frame.id.length <= 128 ? frame.id : null
-    conn.log.info({ event: 'request.rejected', code, req_id: id }, 'encrypted message rejected')
-    if (!(err instanceof ProtocolError)) conn.log.error({ event: 'request.fault', err }, 'envelope fault')
-    conn.sendPlain(plainError(id, err))
-    return
+    return rejectEnvelope(ctx, conn, isRequestId(frame.id) ? frame.id : null, err)
+  }
+  await run(ctx, conn, opened, throttleMs)
+}
+
+/**
+ * A large frame the worker already parsed and tried to open with the
+ * connection's key (`entry`): its envelope passed every check before the key,
+ * so what is left is the key's currency, the counter and the plaintext.
+ */
+export async function handlePreopened(
+  ctx: HostContext,
+  conn: ConnectionPort,
+  entry: ConnectionKey,
+  pre: Extract<Preopened, { kind: 'opened' | 'unopened' }>,
+  throttleMs: number,
+): Promise<void> {
+  let opened: Opened
+  try {
+    if (pre.kind === 'unopened') {
+      // Malformed base64 outranks no_session; a box that does not open does not.
+      if (pre.reason === 'failed' && (!ctx.keys.isCurrent(entry) || !ctx.sessions.get(entry.sessionId))) {
+        throw new ProtocolError('no_session', 'this connection holds no key for that session')
+      }
+      throw unopened(pre.reason)
+    }
+    opened = accept(ctx, { requestId: pre.id, sessionId: entry.sessionId, nonce: pre.nonce, plaintext: pre.plaintext, entry })
+  } catch (err) {
+    return rejectEnvelope(ctx, conn, pre.id, err)
   }
   await run(ctx, conn, opened, throttleMs)
 }

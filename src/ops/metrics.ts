@@ -32,6 +32,12 @@ export class HostMetrics {
     buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
     registers: [this.registry],
   })
+  readonly offloadedFrames = new Counter({
+    name: 'rsh_offloaded_frames_total',
+    help: 'Large inbound frames parsed and opened on the worker thread, by outcome (opened, unopened, frame, invalid, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
   readonly envelopeErrors = new Counter({
     name: 'rsh_envelope_errors_total',
     help: 'Frames answered with a plaintext error, by code',

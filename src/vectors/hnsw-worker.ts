@@ -2,12 +2,22 @@
 // short slices and yields between them, so searches queued behind a long build
 // are answered within one slice. Labels are chosen by the main thread and never
 // reused within an index, so a label always names one stored version.
+import { constants, setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import hnswlib from 'hnswlib-node'
 import type { FromWorker, ToWorker } from './hnsw-protocol.js'
 
 const port = parentPort
 if (!port) throw new Error('hnsw-worker must run as a worker thread')
+
+// Building graphs is background work. On Linux a thread's nice value is its
+// own, so this lowers only this thread: when cores are scarce, the event loop
+// and the crypto worker run first and the build takes the time that is left.
+try {
+  setPriority(constants.priority.PRIORITY_BELOW_NORMAL)
+} catch {
+  // Not permitted here: build at normal priority.
+}
 
 /** How long one slice of index work may hold this thread before messages are read. */
 const SLICE_MS = 4

@@ -72,3 +72,10 @@ t.test('host identity: generated once (0600), reused, overridden by HOST_SECRET_
   t.equal(env.publicKeyBase64, encodeBase64(kp.publicKey))
   t.notOk(readFileSync(file, 'utf8').includes(encodeBase64(kp.secretKey)), 'the env key is never written')
 })
+
+t.test('VERSION, package.json and the CHANGELOG agree', async (t) => {
+  const { readFileSync: read } = await import('node:fs')
+  const pkg = JSON.parse(read(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  t.equal(pkg.version, VERSION)
+  t.match(read(new URL('../../CHANGELOG.md', import.meta.url), 'utf8'), new RegExp(`^## ${VERSION.replaceAll('.', '\\.')} `, 'm'), 'the CHANGELOG has an entry for this version')
+})

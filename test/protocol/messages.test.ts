@@ -188,3 +188,51 @@ t.test('large frames are opened and sealed off the event loop, byte for byte', a
   const found = await wire.request('searchVectors', { vector: vectors[5]!.vector, k: 1 })
   t.equal(found.results[0].id, 'big-5')
 })
+
+t.test('frames of CRYPTO_OFFLOAD_BYTES and more take the worker path with the same answers, in the same order', async (t) => {
+  const { host, wire } = await session(t, { maxMessageChars: 200_000 })
+  const pad = 'p'.repeat(host.config.cryptoOffloadBytes) // any envelope field makes the frame big
+  const big = (f: object) => ({ ...f, pad })
+  const expectError = async (frame: unknown, id: string | null, code: string, name: string) => {
+    wire.send(frame)
+    const reply = await wire.waitFor((f) => f.type === 'error' && f.id === id)
+    t.equal(reply.error.code, code, name)
+  }
+
+  // Garbage of that size.
+  await expectError('{' + pad, null, 'bad_request', 'big frame that is not JSON')
+  await expectError(`[${JSON.stringify(pad)}]`, null, 'bad_request', 'big JSON array')
+  wire.ws.send(Buffer.concat([Buffer.from('{"x":"'), Buffer.alloc(70_000, 0xff), Buffer.from('"}')]), { binary: false })
+  t.equal((await wire.waitFor((f) => f.type === 'error' && f.id === null)).error.code, 'bad_request', 'big frame that is not UTF-8')
+
+  // Envelope failures, each carrying the id.
+  const good = wire.seal('ping', {}, 'big-ok')
+  await expectError(big({ ...good, id: 'bw1', ciphertext: encodeBase64(new Uint8Array(64)) }), 'bw1', 'decrypt_failed', 'box that does not open')
+  await expectError(big({ ...good, id: 'bw2', ciphertext: '!!!!' }), 'bw2', 'bad_request', 'ciphertext not base64')
+  await expectError(big({ ...good, id: 'bw3', session_id: 'someone-else' }), 'bw3', 'no_session', 'another session')
+  await expectError(big({ ...good, id: undefined }), null, 'bad_request', 'no id')
+  await expectError(big({ ...good, id: 'bw4', nonce: 'AAAA' }), 'bw4', 'bad_request', 'bad nonce')
+  const mismatch = sealRequest({ sessionId: 'msg', key: wire.key!, counter: ++wire.counter, request: { type: 'ping', id: 'inner' }, envelopeId: 'bw5' })
+  await expectError(big(mismatch), 'bw5', 'bad_request', 'plaintext id differs')
+
+  // A big request is carried out once; the same frame again is replayed.
+  const append = wire.seal('appendMessage', { role: 'user', content: 'c'.repeat(100_000) }, 'bw6')
+  wire.send(append)
+  t.equal(wire.open(await wire.reply('bw6')).ok, true)
+  await expectError(append, 'bw6', 'replayed', 'big frame sent twice')
+  const h = await wire.request('getHistory', { limit: 5 })
+  t.equal(h.messages.length, 1, 'stored once')
+  t.equal(h.messages[0].content.length, 100_000)
+
+  // Init frames that big are refused as before.
+  const init = (await wire.init({ sessionId: 'msg', identity: generateIdentity(), requestId: 'probe' })).frame
+  wire.send(big({ ...init, id: 'bw7' }))
+  t.equal((await wire.reply('bw7')).type, 'session_init_ack', 'an init stays an init on the worker path')
+  t.equal((await wire.request('ping')).ok, true, 'the connection is still usable')
+
+  const metrics = await (await fetch(`${host.url}/metrics`)).text()
+  t.match(metrics, /rsh_offloaded_frames_total\{outcome="opened"\} [1-9]/, 'big frames were opened on the worker')
+  t.match(metrics, /rsh_offloaded_frames_total\{outcome="invalid"\} 3/)
+  t.match(metrics, /rsh_offloaded_frames_total\{outcome="unopened"\} 2/)
+  t.notMatch(metrics, /rsh_offloaded_frames_total\{outcome="failed"\}/, 'the worker never failed')
+})

@@ -1,0 +1,38 @@
+// Opens a large encrypted_message frame from its raw bytes, so that a worker
+// thread, not the event loop, pays for the UTF-8 decode, the JSON parse of a
+// multi-megabyte envelope, the base64 decode and the secretbox. It only reads
+// the envelope fields it needs; every decision about what a failure means
+// (and in which order the checks count) stays with the dispatcher.
+import { isRequestId } from '../protocol/messages.js'
+import { decodeBase64, decodeUtf8 } from './encoding.js'
+import { NONCE_BYTES } from './nacl-sizes.js'
+import { openBase64 } from './secretbox.js'
+
+export type Preopened =
+  /** The frame is an encrypted_message for `sessionId` whose box opened with `key`. */
+  | { kind: 'opened'; id: string; nonce: Uint8Array; plaintext: Uint8Array }
+  /** Such a frame whose box did not open (or whose ciphertext is not base64). */
+  | { kind: 'unopened'; id: string; reason: 'malformed' | 'failed' }
+  /** Any other JSON object: the dispatcher handles it as usual. */
+  | { kind: 'frame'; frame: Record<string, unknown> }
+  /** Not UTF-8, not JSON, or not an object. */
+  | { kind: 'invalid'; reason: 'utf8' | 'json' | 'object' }
+
+export function preopenFrame(bytes: Uint8Array, sessionId: string, key: Uint8Array): Preopened {
+  const text = decodeUtf8(bytes)
+  if (text === undefined) return { kind: 'invalid', reason: 'utf8' }
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { kind: 'invalid', reason: 'json' }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'object' }
+  const frame = value as Record<string, unknown>
+  const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
+  const ours = frame.type === 'encrypted_message' && isRequestId(frame.id) && frame.session_id === sessionId && nonce !== undefined && typeof frame.ciphertext === 'string'
+  if (!ours) return { kind: 'frame', frame }
+  const opened = openBase64(frame.ciphertext as string, nonce, key)
+  const id = frame.id as string
+  return opened.ok ? { kind: 'opened', id, nonce, plaintext: opened.plaintext } : { kind: 'unopened', id, reason: opened.reason }
+}
