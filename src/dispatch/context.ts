@@ -19,8 +19,8 @@ export interface ConnectionPort {
   /** True until the socket has closed. */
   readonly open: boolean
   sendPlain(frame: object): void
-  /** Seals `plaintext` (an object, or its JSON text) with the connection's current key for `sessionId` and sends it; false if it holds none. */
-  sendSealed(id: string | null, sessionId: string, plaintext: object | string): Promise<boolean>
+  /** Seals `plaintext` (an object, or its JSON as UTF-8 bytes) with the connection's current key for `sessionId` and sends it; false if it holds none. */
+  sendSealed(id: string | null, sessionId: string, plaintext: object | Uint8Array): Promise<boolean>
   /** Milliseconds until this connection may send another request; 0 when it may now. */
   throttle(): number
 }

@@ -1,8 +1,8 @@
 // encrypted_message (contract section 3): envelope checks in the contract's
 // order, answered in plaintext; then the operation, answered sealed as
 // `<type>Response`. Every request with an id gets exactly one reply.
-import { decodeBase64, decodeUtf8 } from '../crypto/encoding.js'
-import { NONCE_BYTES } from '../crypto/nacl-sizes.js'
+import { decodeBase64, decodeUtf8, encodeUtf8 } from '../crypto/encoding.js'
+import { MAC_BYTES, NONCE_BYTES } from '../crypto/nacl-sizes.js'
 import { nonceCounter } from '../crypto/nonce.js'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
@@ -13,9 +13,9 @@ import { operationFailed, operationSucceeded, plainError } from '../protocol/rep
 import type { ConnectionPort, HostContext } from './context.js'
 import { findOperation } from './operations/index.js'
 
-/** Upper bound of the sealed envelope's size for a plaintext: base64 of (UTF-8 + MAC), plus the envelope's fields. */
-function sealedFrameBytes(json: string): number {
-  return Math.ceil(((Buffer.byteLength(json) + 16) * 4) / 3) + 512
+/** Upper bound of the sealed envelope's size for a plaintext of `bytes`: base64 of (plaintext + MAC), plus the envelope's fields. */
+function sealedFrameBytes(bytes: number): number {
+  return Math.ceil(((bytes + MAC_BYTES) * 4) / 3) + 512
 }
 
 interface Opened {
@@ -147,16 +147,16 @@ async function run(ctx: HostContext, conn: ConnectionPort, { requestId, sessionI
     if (err instanceof ProtocolError) log.info({ event: 'request.failed', op: opLabel, code }, 'request failed')
     else log.error({ event: 'request.failed', op: opLabel, code, err }, 'request fault')
   }
-  let json = JSON.stringify(reply)
-  if (sealedFrameBytes(json) > ctx.config.maxFrameBytes) {
+  let plaintext = encodeUtf8(JSON.stringify(reply))
+  if (sealedFrameBytes(plaintext.length) > ctx.config.maxFrameBytes) {
     // A reply the client could not receive is answered with a typed error instead.
     reply = operationFailed(request.type, requestId, limitExceeded('the reply would exceed max_frame_bytes; ask for less (limit, before_seq, k)'))
-    json = JSON.stringify(reply)
+    plaintext = encodeUtf8(JSON.stringify(reply))
   }
   ctx.metrics.requests.inc({ op: opLabel, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') })
   let sent = false
   try {
-    sent = await conn.sendSealed(requestId, sessionId, json)
+    sent = await conn.sendSealed(requestId, sessionId, plaintext)
   } catch (err) {
     log.error({ event: 'reply.fault', op: opLabel, err }, 'could not seal the reply')
     if (conn.open) conn.sendPlain(plainError(requestId, err))

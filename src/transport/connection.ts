@@ -68,11 +68,11 @@ export class Connection implements ConnectionPort {
     this.socket.send(JSON.stringify(frame))
   }
 
-  async sendSealed(id: string | null, sessionId: string, plaintext: object | string): Promise<boolean> {
+  async sendSealed(id: string | null, sessionId: string, plaintext: object | Uint8Array): Promise<boolean> {
     const entry = this.ctx.keys.get(this.id, sessionId)
     if (!entry || this.#closed) return false
-    const json = typeof plaintext === 'string' ? plaintext : JSON.stringify(plaintext)
-    const sealed = await this.ctx.secretbox.seal(encodeUtf8(json), entry.key)
+    const bytes = plaintext instanceof Uint8Array ? plaintext : encodeUtf8(JSON.stringify(plaintext))
+    const sealed = await this.ctx.secretbox.seal(bytes, entry.key)
     // Sealed under a key that rotated meanwhile, the client could not open it.
     if (!this.ctx.keys.isCurrent(entry) || this.#closed) return false
     this.socket.send(JSON.stringify(sealedEnvelope(id, sessionId, sealed)))

@@ -33,7 +33,7 @@ interface Batch {
 
 interface Rebuild {
   next: hnswlib.HierarchicalNSW
-  todo: number[]
+  toCopy: number[]
   pos: number
   /** Points deleted from `next` after they were copied. */
   tombstones: number
@@ -103,17 +103,17 @@ function step(x: Idx): void {
     ensureRoom(x.index)
     x.index.addPoint(Array.from(batch.vectors.subarray(i * x.dims, (i + 1) * x.dims)), label)
     x.live.add(label)
-    x.rebuild?.todo.push(label)
+    x.rebuild?.toCopy.push(label)
     return
   }
   const r = x.rebuild
   if (!r) return
-  const label = r.todo[r.pos++]
+  const label = r.toCopy[r.pos++]
   if (label !== undefined && x.live.has(label)) {
     ensureRoom(r.next)
     r.next.addPoint(x.index.getPoint(label), label)
   }
-  if (r.pos >= r.todo.length) {
+  if (r.pos >= r.toCopy.length) {
     release(x.index)
     x.index = r.next
     x.tombstones = r.tombstones
@@ -127,7 +127,7 @@ function maybeRebuild(x: Idx): void {
   if (x.rebuild || x.tombstones < REBUILD_MIN_TOMBSTONES || x.tombstones <= x.live.size) return
   x.rebuild = {
     next: newGraph(x.dims, x.live.size + 1024, x.m, x.efConstruction),
-    todo: [...x.live],
+    toCopy: [...x.live],
     pos: 0,
     tombstones: 0,
     started: performance.now(),
