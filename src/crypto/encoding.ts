@@ -13,10 +13,6 @@ export function decodeBase64(value: unknown, bytes?: number): Uint8Array | undef
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length)
 }
 
-export function isBase64(value: unknown): value is string {
-  return decodeBase64(value) !== undefined
-}
-
 export function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 }

@@ -161,17 +161,6 @@ export interface Operations {
 }
 
 export type OperationName = keyof Operations
-export const OPERATION_NAMES: readonly OperationName[] = [
-  'uploadVectors',
-  'searchVectors',
-  'deleteVectors',
-  'clearVectors',
-  'appendMessage',
-  'getHistory',
-  'sessionInfo',
-  'endSession',
-  'ping',
-]
 
 export type OperationRequest<N extends OperationName> = { type: N; id: string } & Operations[N]['request']
 export type OperationResponse<N extends OperationName> =
