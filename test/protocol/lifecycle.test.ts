@@ -111,3 +111,32 @@ t.test('shutdown tells bound clients and closes with 1001', async (t) => {
   t.equal((await w.closed).code, 1001)
   await closing
 })
+
+t.test('a request whose session is dropped under it still gets exactly one reply', async (t) => {
+  // Store of one: an ended session (still bound) is reclaimed by the next new session.
+  const host = await startHost(t, { maxSessions: 1, exactSearchMaxVectors: 100 })
+  const a = await Wire.open(host.wsUrl, host.hostPublicKey)
+  await a.init({ sessionId: 'doomed', identity: generateIdentity() })
+  const vectors = Array.from({ length: 400 }, (_, i) => ({ id: `v${i}`, vector: Array.from({ length: 8 }, (_, j) => Math.sin(i * 8 + j + 1)) }))
+  t.equal((await a.request('uploadVectors', { vectors })).uploaded, 400)
+  // Wait until the HNSW index serves, so the search below awaits its worker.
+  for (let i = 0; i < 200 && (await a.request('searchVectors', { vector: vectors[0]!.vector })).exact; i++) await sleep(10)
+  await a.request('endSession')
+
+  const b = await Wire.open(host.wsUrl, host.hostPublicKey)
+  const search = a.seal('searchVectors', { vector: vectors[1]!.vector, k: 3 })
+  const { buildSessionInit } = await import('../../src/client/frames.js')
+  const init = buildSessionInit({ sessionId: 'newcomer', requestId: 'nb', hostPublicKey: host.hostPublicKey, identity: generateIdentity() })
+  a.send(search)
+  b.send(init.frame)
+  t.equal((await b.reply('nb')).ok, true, 'the newcomer reclaimed the ended session')
+
+  const reply = await a.reply(search.id)
+  t.equal(reply.type, 'error', 'answered in plaintext: the key is gone')
+  t.equal(reply.error.code, 'no_session')
+  t.equal(reply.id, search.id)
+  const notice = a.open(await a.waitFor((f) => f.id === null))
+  t.same(notice, { type: 'session_status', status: 'evicted', reason: 'reclaimed' })
+  await sleep(50)
+  t.equal(a.frames.filter((f) => f.id === search.id).length, 0, 'no second reply')
+})
