@@ -8,7 +8,7 @@ import { clustered, row } from '../../bench/lib/data.js'
 import { rng } from '../../bench/lib/rng.js'
 import { recall } from '../../bench/lib/stats.js'
 import type { SessionVectors } from '../../src/vectors/index.js'
-import { bruteForce, makeEngine, until } from './fixtures/engine.js'
+import { bruteForce, makeEngine, until, cosine } from './fixtures/engine.js'
 
 const EXACT_ONLY = { exactSearchMaxVectors: 1_000_000_000 }
 const LOW = { exactSearchMaxVectors: 500, hnswEfConstruction: 100, hnswEfSearch: 64 }
@@ -20,17 +20,6 @@ function upload(s: SessionVectors, rows: Map<string, number[]>, ids: string[], m
   }
 }
 
-function cosine(a: number[], b: number[]): number {
-  let d = 0
-  let x = 0
-  let y = 0
-  for (let j = 0; j < a.length; j++) {
-    d += a[j]! * b[j]!
-    x += a[j]! * a[j]!
-    y += b[j]! * b[j]!
-  }
-  return d / Math.sqrt(x * y)
-}
 
 t.test('exact answers (ids, scores, metadata) are identical while a compaction runs and after it', async (t) => {
   const { session } = makeEngine({ tuning: EXACT_ONLY }, t)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { clustered, row } from '../../bench/lib/data.js'
 import { recall } from '../../bench/lib/stats.js'
 import type { SessionVectors } from '../../src/vectors/index.js'
-import { bruteForce, makeEngine, until } from './fixtures/engine.js'
+import { bruteForce, makeEngine, until, cosine } from './fixtures/engine.js'
 
 const DIMS = 48
 const N = 3000
@@ -85,24 +85,13 @@ t.test('HNSW ranking agrees with exact (recall@10 >= 0.95) and scores are exact'
     sum += recall(r.results.map((h) => h.id), truth)
     for (const h of r.results) {
       const v = rows.get(h.id)!
-      const want = bruteForceScore(v, q)
+      const want = cosine(v, q)
       if (Math.abs(h.score - want) > 1e-5) t.fail(`score of ${h.id} is ${h.score}, expected ${want}`)
     }
   }
   t.ok(sum / Q >= 0.95, `recall@10 = ${sum / Q}`)
 })
 
-function bruteForceScore(v: number[], q: number[]): number {
-  let d = 0
-  let a = 0
-  let b = 0
-  for (let j = 0; j < v.length; j++) {
-    d += v[j]! * q[j]!
-    a += v[j]! * v[j]!
-    b += q[j]! * q[j]!
-  }
-  return d / Math.sqrt(a * b)
-}
 
 t.test('after the switch: deletes, upserts and new uploads show at once', async (t) => {
   const { c, rows } = dataset()
