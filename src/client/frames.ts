@@ -16,6 +16,7 @@ import {
   type SessionInitInfo,
   type SessionInitPayload,
 } from '../protocol/messages.js'
+import { isObject } from '../protocol/inbound.js'
 import { HostError } from './errors.js'
 
 /** A long-lived Ed25519 client identity, base64 (public 32 bytes, secret 64 bytes as tweetnacl keeps it). */
@@ -129,10 +130,6 @@ export function buildSessionInit(opts: BuildSessionInitOptions): BuiltSessionIni
     ciphertext: boxed.ciphertext,
   }
   return { frame, sessionKey, ephPub, ephKeyPair, payload }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0

@@ -3,8 +3,8 @@ import { decodeBase64 } from '../crypto/encoding.js'
 import { KEY_BYTES } from '../crypto/nacl-sizes.js'
 import { PROTOCOL_VERSION, type HostInfo } from '../protocol/messages.js'
 import { HostError } from './errors.js'
+import { isObject } from '../protocol/inbound.js'
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Checks a /v1/host body; throws `protocol_error` when it is not one this client can talk to. */
 export function parseHostInfo(body: unknown): HostInfo {

@@ -23,6 +23,7 @@ import { HostError, isRetryableError } from './errors.js'
 import { buildSessionInit, generateIdentity, openInitAck, openSealed, sealRequest, type Identity } from './frames.js'
 import { fetchHostInfo } from './host-info.js'
 import { encodeVectorBase64 } from './vector-codec.js'
+import { isObject } from '../protocol/inbound.js'
 
 export interface ReconnectOptions {
   /** Default true. */
@@ -130,7 +131,6 @@ const MAX_CLIENT_FAULT_CLOSES = 3
 const CLOSE_GRACE_MS = 2_000
 const NOTICE_STATUSES: ReadonlySet<string> = new Set<NoticeStatus>(['ended', 'evicted', 'shutting_down'])
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 export class SessionClient extends EventEmitter<SessionClientEvents> {
   readonly identity: Identity

@@ -3,6 +3,7 @@
 // followed by tweetnacl's HSalsa20, exactly as NaCl derives it.
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import nacl from 'tweetnacl'
+import { encodeBase64Url } from './encoding.js'
 import { KEY_BYTES } from './nacl-sizes.js'
 
 const ZERO16 = new Uint8Array(16)
@@ -14,18 +15,15 @@ const { crypto_core_hsalsa20 } = (nacl as unknown as {
   lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number }
 }).lowlevel
 
-const b64url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')
-
 export function x25519PrivateKey(secretKey: Uint8Array): KeyObject {
-  const publicKey = nacl.scalarMult.base(secretKey)
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: b64url(publicKey) }, format: 'jwk' })
+  return x25519PrivateKeyFromPair(secretKey, nacl.scalarMult.base(secretKey))
 }
 
 /** nacl.box.before(peerPublic, ourSecret), natively. Throws on a low-order peer key. */
 export function boxBefore(peerPublicKey: Uint8Array, ourPrivateKey: KeyObject): Uint8Array {
   if (peerPublicKey.length !== KEY_BYTES) throw new RangeError('bad public key size')
   // JWK import is the cheap path: a DER import per call costs most of the gain.
-  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublicKey) }, format: 'jwk' })
+  const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: encodeBase64Url(peerPublicKey) }, format: 'jwk' })
   const shared = diffieHellman({ privateKey: ourPrivateKey, publicKey })
   const key = new Uint8Array(KEY_BYTES)
   crypto_core_hsalsa20(key, ZERO16, new Uint8Array(shared), SIGMA)
@@ -41,5 +39,5 @@ export function generateBoxKeyPair(): { publicKey: Uint8Array; secretKey: Uint8A
 
 /** x25519PrivateKey for a pair whose public half is known: skips the scalar multiplication. */
 export function x25519PrivateKeyFromPair(secretKey: Uint8Array, publicKey: Uint8Array): KeyObject {
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64url(secretKey), x: b64url(publicKey) }, format: 'jwk' })
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: encodeBase64Url(secretKey), x: encodeBase64Url(publicKey) }, format: 'jwk' })
 }

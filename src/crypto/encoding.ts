@@ -13,6 +13,11 @@ export function decodeBase64(value: unknown, bytes?: number): Uint8Array | undef
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length)
 }
 
+/** base64url without padding: how JWK carries key material. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+}
+
 export function encodeBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
 }

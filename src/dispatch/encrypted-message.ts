@@ -7,8 +7,7 @@ import { nonceCounter } from '../crypto/nonce.js'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
 import type { Preopened } from '../crypto/frame-preopen.js'
-import { isObject, parseJson, requireRequestId, requireSessionId, type JsonObject } from '../protocol/inbound.js'
-import { isRequestId } from '../protocol/messages.js'
+import { frameId, isObject, parseJson, requireRequestId, requireSessionId, type JsonObject } from '../protocol/inbound.js'
 import { operationFailed, operationSucceeded, plainError } from '../protocol/replies.js'
 import type { ConnectionPort, HostContext } from './context.js'
 import { findOperation } from './operations/index.js'
@@ -94,7 +93,7 @@ export async function handleEncryptedMessage(ctx: HostContext, conn: ConnectionP
   try {
     opened = accept(ctx, await decrypt(ctx, conn, frame))
   } catch (err) {
-    return rejectEnvelope(ctx, conn, isRequestId(frame.id) ? frame.id : null, err)
+    return rejectEnvelope(ctx, conn, frameId(frame), err)
   }
   await run(ctx, conn, opened, throttleMs)
 }

@@ -1,9 +1,10 @@
 // Deep equality of JSON values, as the filter language defines it: arrays by
 // position, objects by their own keys whatever the order, numbers by value.
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+import { isObject } from '../protocol/inbound.js'
+
+/** A JSON object (not an array, not null): the protocol's one definition. */
+export const isPlainObject = isObject
 
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true
