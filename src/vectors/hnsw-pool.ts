@@ -24,6 +24,9 @@ interface Pending {
   reject: (err: Error) => void
 }
 
+/** A worker slice lasts ~4 ms; if it has not exited well after that, something is stuck: terminate it. */
+const STOP_GRACE_MS = 2000
+
 export class HnswPool {
   #worker: Worker | undefined
   #closed = false
@@ -75,7 +78,14 @@ export class HnswPool {
     // Shutting down is not an index failure: no listener is told; searches in flight fall back to exact.
     this.#listeners.clear()
     this.#failAll(new Error('hnsw pool closed'))
-    if (worker) await worker.terminate()
+    if (!worker) return
+    // Ask the worker to exit between slices; worker.terminate() can land inside
+    // hnswlib's addPoint, whose N-API call then aborts the whole process.
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+    worker.postMessage({ op: 'stop' } satisfies ToWorker)
+    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS)
+    await exited
+    clearTimeout(timer)
   }
 
   #post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {

@@ -8,6 +8,8 @@ export type ToWorker =
   | { op: 'del'; key: number; labels: Uint32Array }
   | { op: 'search'; key: number; req: number; query: Float32Array; k: number; ef: number }
   | { op: 'drop'; key: number }
+  /** Exit between slices: terminate() landing inside hnswlib's addPoint aborts the whole process. */
+  | { op: 'stop' }
 
 export type FromWorker =
   /** Every label below `upTo` that was sent is in the index (or was deleted before it got there). */

@@ -248,6 +248,11 @@ function handle(msg: ToWorker): void {
       }
       return
     }
+    case 'stop':
+      // Messages are handled between slices, never inside an addPoint, so
+      // exiting here cannot interrupt native code the way terminate() can.
+      process.exit(0)
+      return
     case 'drop': {
       const x = indexes.get(msg.key)
       if (!x) return
