@@ -1,17 +1,23 @@
 # syntax=docker/dockerfile:1
-# Build stage: compiles TypeScript and hnswlib-node's native addon (node-gyp).
-FROM node:20-bookworm-slim AS build
+# Node 26, the current LTS; the code is also tested on Node 20 (see README).
+# No Docker engine runs where this is developed: the build steps below are the
+# README's (`npm ci`, `npm run build`), checked by hand, not this file itself.
+# Build stage: compiles TypeScript (host and SDK workspace) and hnswlib-node's native addon (node-gyp).
+FROM node:26-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY sdk/package.json ./sdk/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json VERSION ./
+COPY sdk/tsconfig.json ./sdk/
+COPY sdk/src ./sdk/src
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compiler, no dev dependencies, not root.
-FROM node:20-bookworm-slim
+FROM node:26-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
@@ -19,6 +25,8 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/sdk/package.json ./sdk/package.json
+COPY --from=build /app/sdk/dist ./sdk/dist
 COPY package.json VERSION ./
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -3,9 +3,8 @@
 // over real sockets. Prints a markdown table (docs/BENCHMARKS.md).
 import os from 'node:os'
 import nacl from 'tweetnacl'
-import { boxBefore, x25519PrivateKey } from '../src/crypto/box-key.js'
-import { verifyDetached } from '../src/crypto/signature.js'
-import { SessionClient } from '../src/client/index.js'
+import { boxBefore, x25519PrivateKey, verifyDetached } from '@rag-session-host/client/node-crypto'
+import { SessionClient } from '@rag-session-host/client'
 import { startHostProcess } from './host/spawn.js'
 
 const ROUNDS = 7

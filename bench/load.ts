@@ -5,7 +5,7 @@
 // as the last is answered: saturation); a number paces all clients together to
 // that many requests per second in total (open-loop: latency at a given load).
 import os from 'node:os'
-import { SessionClient } from '../src/client/index.js'
+import { SessionClient } from '@rag-session-host/client'
 import { startHostProcess } from './host/spawn.js'
 
 const arg = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt

@@ -26,7 +26,7 @@
 import os from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Worker } from 'node:worker_threads'
-import { SessionClient } from '../src/client/index.js'
+import { SessionClient } from '@rag-session-host/client'
 import { startWorker } from '../src/util/worker-file.js'
 import { clustered } from './lib/data.js'
 import { startHostProcess, type HostStats } from './host/spawn.js'

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { SessionClient, HostError, generateIdentity } from '../src/client/index.js'
+import { SessionClient, HostError, generateIdentity } from '@rag-session-host/client'
 import { loadConfig } from '../src/config.js'
 import { createLogger } from '../src/ops/logger.js'
 import { buildServer, type HostServer } from '../src/server.js'

@@ -5,7 +5,7 @@
 //   in:  {cmd: 'go'}    -> out: {type: 'done', uploadMs, batchMs}
 //   in:  {cmd: 'info'}  -> out: {type: 'info', vectors}   (then closes)
 import { parentPort } from 'node:worker_threads'
-import { SessionClient } from '../../src/client/index.js'
+import { SessionClient } from '@rag-session-host/client'
 import { clustered } from './data.js'
 
 const port = parentPort

@@ -3,9 +3,7 @@
 // multi-megabyte envelope, the base64 decode and the secretbox. It only reads
 // the envelope fields it needs; every decision about what a failure means
 // (and in which order the checks count) stays with the dispatcher.
-import { isRequestId } from '../protocol/messages.js'
-import { decodeBase64, decodeUtf8 } from './encoding.js'
-import { NONCE_BYTES } from './nacl-sizes.js'
+import { isRequestId, decodeBase64, decodeUtf8, NONCE_BYTES } from '@rag-session-host/client/shared'
 import { openBase64 } from './secretbox.js'
 
 export type Preopened =

@@ -5,9 +5,8 @@ import { mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'n
 import { join } from 'node:path'
 import type { KeyObject } from 'node:crypto'
 import nacl from 'tweetnacl'
-import { decodeBase64, encodeBase64 } from './encoding.js'
-import { x25519PrivateKey } from './box-key.js'
-import { KEY_BYTES } from './nacl-sizes.js'
+import { decodeBase64, encodeBase64, KEY_BYTES } from '@rag-session-host/client/shared'
+import { x25519PrivateKey } from '@rag-session-host/client/node-crypto'
 
 export const HOST_KEY_FILE = 'host.key'
 

@@ -4,10 +4,8 @@
 // would otherwise stall every other connection for tens of milliseconds.
 import nacl from 'tweetnacl'
 import type { Worker } from 'node:worker_threads'
-import { decodeBase64, encodeBase64 } from './encoding.js'
-import { randomNonce } from './nonce.js'
+import { decodeBase64, encodeBase64, randomNonce, MAC_BYTES } from '@rag-session-host/client/shared'
 import { startWorker } from '../util/worker-file.js'
-import { MAC_BYTES } from './nacl-sizes.js'
 import type { Preopened } from './frame-preopen.js'
 
 export type OpenResult = { ok: true; plaintext: Uint8Array } | { ok: false; reason: 'malformed' | 'failed' }

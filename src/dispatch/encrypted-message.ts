@@ -1,9 +1,7 @@
 // encrypted_message (contract section 3): envelope checks in the contract's
 // order, answered in plaintext; then the operation, answered sealed as
 // `<type>Response`. Every request with an id gets exactly one reply.
-import { decodeBase64, decodeUtf8, encodeUtf8 } from '../crypto/encoding.js'
-import { MAC_BYTES, NONCE_BYTES } from '../crypto/nacl-sizes.js'
-import { nonceCounter } from '../crypto/nonce.js'
+import { decodeBase64, decodeUtf8, encodeUtf8, MAC_BYTES, NONCE_BYTES, nonceCounter } from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
 import type { Preopened } from '../crypto/frame-preopen.js'

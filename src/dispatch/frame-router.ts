@@ -1,6 +1,6 @@
 // First stop of every inbound frame: what cannot be parsed gets a plaintext
 // error, and the connection stays open; the rest goes to its frame handler.
-import { decodeUtf8 } from '../crypto/encoding.js'
+import { decodeUtf8 } from '@rag-session-host/client/shared'
 import type { Preopened } from '../crypto/frame-preopen.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'

@@ -1,14 +1,11 @@
 // encrypted_session_init (contract section 2): every check in the contract's
 // order, and nothing changes until all of them have passed.
 import nacl from 'tweetnacl'
-import { boxBefore } from '../crypto/box-key.js'
-import { decodeBase64, decodeUtf8, encodeUtf8 } from '../crypto/encoding.js'
-import { KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES } from '../crypto/nacl-sizes.js'
+import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
+import { decodeBase64, decodeUtf8, encodeUtf8, KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES, initSignatureText, isSessionId, type SessionInitInfo } from '@rag-session-host/client/shared'
 import { sealBase64 } from '../crypto/secretbox.js'
-import { verifyDetached } from '../crypto/signature.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
-import { initSignatureText, isSessionId, type SessionInitInfo } from '../protocol/messages.js'
 import { initAccepted, initRejected } from '../protocol/replies.js'
 import type { ConnectionPort, HostContext, HostSession } from './context.js'
 

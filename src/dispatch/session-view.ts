@@ -1,5 +1,5 @@
 // The public view of a session, as sessionInfo reports it.
-import type { Operations } from '../protocol/messages.js'
+import type { Operations } from '@rag-session-host/client/shared'
 import type { HostSession } from './context.js'
 
 export function sessionStatusFields(session: HostSession): Operations['sessionInfo']['response'] {

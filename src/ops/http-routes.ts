@@ -1,7 +1,7 @@
 // Plain HTTP endpoints: host info (the contract's GET /v1/host), liveness,
 // readiness and metrics.
 import type { FastifyInstance } from 'fastify'
-import { HOST_INFO_PATH, PROTOCOL_VERSION, type HostInfo } from '../protocol/messages.js'
+import { HOST_INFO_PATH, PROTOCOL_VERSION, type HostInfo } from '@rag-session-host/client/shared'
 import type { HostContext } from '../dispatch/context.js'
 import { VERSION } from '../version.js'
 

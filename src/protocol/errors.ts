@@ -1,52 +1,10 @@
-// Every error code of the wire contract (protocol v1, section 5), in one place.
-// Host code signals a failure by throwing ProtocolError; the reply builders in
-// protocol/replies.ts are the only code that turns one into a wire object.
+// The host's side of the error codes (the codes themselves are defined once,
+// in the shared module, PROTOCOL.md §5). Host code signals a failure by
+// throwing ProtocolError; the reply builders in protocol/replies.ts are the
+// only code that turns one into a wire object.
+import { DEFAULT_RETRY_AFTER_MS, isRetryable, type ErrorCode, type WireError } from '@rag-session-host/client/shared'
 
-export const ERROR_CODES = [
-  'bad_request',
-  'decrypt_failed',
-  'stale',
-  'replayed',
-  'bad_signature',
-  'forbidden',
-  'no_session',
-  'capacity_exceeded',
-  'rate_limited',
-  'session_ended',
-  'invalid_id',
-  'dimension_mismatch',
-  'invalid_vector',
-  'invalid_metadata',
-  'limit_exceeded',
-  'internal',
-] as const
-
-export type ErrorCode = (typeof ERROR_CODES)[number]
-
-/** Codes a client may retry; the contract marks exactly these. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'capacity_exceeded',
-  'rate_limited',
-  'internal',
-])
-
-/** Used when a retryable error has no better estimate of when to retry. */
-export const DEFAULT_RETRY_AFTER_MS = 1000
-
-export function isRetryable(code: ErrorCode): boolean {
-  return RETRYABLE.has(code)
-}
-
-export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && (ERROR_CODES as readonly string[]).includes(value)
-}
-
-export interface WireError {
-  code: ErrorCode
-  message: string
-  retryable: boolean
-  retry_after_ms?: number
-}
+export { ERROR_CODES, DEFAULT_RETRY_AFTER_MS, isErrorCode, isRetryable, type ErrorCode, type WireError } from '@rag-session-host/client/shared'
 
 export class ProtocolError extends Error {
   readonly code: ErrorCode

@@ -2,13 +2,9 @@
 // check throws ProtocolError('bad_request') with a message that names the
 // field; none of them echoes a value back.
 import { badRequest } from './errors.js'
-import { isRequestId, isSessionId, type SessionInitPayload } from './messages.js'
+import { isRequestId, isSessionId, type JsonObject, type SessionInitPayload, isObject } from '@rag-session-host/client/shared'
 
-export type JsonObject = Record<string, unknown>
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+export { isObject, type JsonObject } from '@rag-session-host/client/shared'
 
 /** JSON.parse that reports failure instead of throwing. */
 export function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {

@@ -1,7 +1,7 @@
 // Every frame the host sends is built here, so none can leave without the
 // fields the contract requires (type, id, ok, and a typed error).
 import { toWireError, type WireError } from './errors.js'
-import type { NoticeStatus, PlainErrorFrame, SessionInitAck, SessionStatusNotice } from './messages.js'
+import type { NoticeStatus, PlainErrorFrame, SessionInitAck, SessionStatusNotice } from '@rag-session-host/client/shared'
 
 export function plainError(id: string | null, err: unknown): PlainErrorFrame {
   return { type: 'error', id, ok: false, error: toWireError(err) }

@@ -2,7 +2,7 @@
 // belongs to, numbered by a session-wide `seq`. Bounded: past the bound an
 // append is refused, never silently dropped.
 import { badRequest, limitExceeded } from '../protocol/errors.js'
-import type { HistoryMessage, Role } from '../protocol/messages.js'
+import type { HistoryMessage, Role } from '@rag-session-host/client/shared'
 
 export type AttemptSelector = 'current' | 'all' | number
 

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { ProtocolError } from '../protocol/errors.js'
-import type { SessionStatus } from '../protocol/messages.js'
+import type { SessionStatus } from '@rag-session-host/client/shared'
 import { History } from './history.js'
 import { Session, type SessionData } from './session.js'
 

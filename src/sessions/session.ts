@@ -1,7 +1,7 @@
 // One session: who owns it, where it is in its lifecycle, its attempts and
 // history, and the connections bound to it now. Vector data is attached by
 // the host as `vectors` (sessions/ knows it only as something disposable).
-import type { SessionStatus } from '../protocol/messages.js'
+import type { SessionStatus } from '@rag-session-host/client/shared'
 import { History } from './history.js'
 
 export interface SessionData {

@@ -1,7 +1,6 @@
 // The open connections, and what must happen to host state when one closes
 // or when the session it is bound to is dropped.
-import type { HostContext } from '../dispatch/context.js'
-import type { HostSession } from '../dispatch/context.js'
+import type { HostContext, HostSession } from '../dispatch/context.js'
 import { statusNotice } from '../protocol/replies.js'
 import type { Connection } from './connection.js'
 

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { WebSocket, RawData } from 'ws'
-import { encodeUtf8 } from '../crypto/encoding.js'
+import { encodeUtf8 } from '@rag-session-host/client/shared'
 import type { ConnectionPort, HostContext } from '../dispatch/context.js'
 import { routeFrame } from '../dispatch/frame-router.js'
 import { sealedEnvelope } from '../protocol/replies.js'

@@ -1,7 +1,7 @@
 // GET /v1/ws: refuses the upgrade (HTTP 503) while the host is not ready or
 // full of connections, otherwise hands the socket to a Connection.
 import type { FastifyInstance } from 'fastify'
-import { WS_PATH } from '../protocol/messages.js'
+import { WS_PATH } from '@rag-session-host/client/shared'
 import type { HostContext } from '../dispatch/context.js'
 import { Connection } from './connection.js'
 import type { ConnectionRegistry } from './connection-registry.js'

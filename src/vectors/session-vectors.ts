@@ -3,7 +3,7 @@
 // Mutations are synchronous and validate everything before changing anything.
 import type { Logger } from 'pino'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
-import type { Rejection, SearchHit } from '../protocol/messages.js'
+import type { Rejection, SearchHit } from '@rag-session-host/client/shared'
 import { exactScan, matchScan, rowScore } from './exact-scan.js'
 import { compileFilter, type Predicate } from './filter.js'
 import type { HnswPool } from './hnsw-pool.js'

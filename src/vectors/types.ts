@@ -1,6 +1,6 @@
 // Public shapes of the vector index: limits, tuning, and the success fields of
 // the four vector operations (contract section 4, Operations in protocol/messages.ts).
-import type { Operations } from '../protocol/messages.js'
+import type { Operations } from '@rag-session-host/client/shared'
 
 export interface VectorLimits {
   maxBatch: number

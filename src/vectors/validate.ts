@@ -1,8 +1,7 @@
 // Input checks of contract section 4 that do not depend on the session's state.
 // Vector checks return a rejection instead of throwing: in an upload they
 // reject one item, in a search the caller turns them into a request error.
-import { decodeBase64 } from '../crypto/encoding.js'
-import { MAX_VECTOR_ID_LENGTH } from '../protocol/messages.js'
+import { decodeBase64, MAX_VECTOR_ID_LENGTH } from '@rag-session-host/client/shared'
 import { badRequest } from '../protocol/errors.js'
 import { isPlainObject } from './json-equal.js'
 import type { Metadata } from './types.js'

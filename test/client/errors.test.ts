@@ -1,6 +1,6 @@
 import t from 'tap'
-import { HostError, defaultRetryable, isHostError, isRetryableError, retryDelayMs } from '../../src/client/index.js'
-import { ERROR_CODES } from '../../src/protocol/errors.js'
+import { HostError, defaultRetryable, isHostError, isRetryableError, retryDelayMs } from '@rag-session-host/client'
+import { ERROR_CODES } from '@rag-session-host/client/shared'
 
 t.test('HostError carries code, retryable, retryAfterMs, requestId', async (t) => {
   const e = new HostError('rate_limited', 'slow down', { retryAfterMs: 250, requestId: 'r1' })

@@ -16,7 +16,7 @@ import {
   backoffDelay,
   endpoints,
   parseHostInfo,
-} from '../../src/client/index.js'
+} from '@rag-session-host/client'
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 const unb64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'))

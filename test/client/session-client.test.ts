@@ -2,8 +2,7 @@
 // host's crypto with tweetnacl directly.
 import t from 'tap'
 import nacl from 'tweetnacl'
-import { once } from 'node:events'
-import { HostError, SessionClient, generateIdentity, type ConnectOptions, type SessionStatusNotice } from '../../src/client/index.js'
+import { HostError, SessionClient, generateIdentity, type ConnectOptions, type SessionStatusNotice } from '@rag-session-host/client'
 import { FakeHost, decodeF32, type FakeHostOptions, type Reply } from './fixtures/fake-host.js'
 
 const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 50 }
@@ -183,7 +182,7 @@ t.test('host errors: plaintext error frame, sealed ok:false, unopenable reply', 
 t.test('notices arrive as events', async (t) => {
   const { host, client } = await setup(t)
   await client.openSession('noticed')
-  const got = once(client, 'notice') as Promise<[SessionStatusNotice]>
+  const got = client.next('notice') as Promise<[SessionStatusNotice]>
   host.conns[0]?.notice('ended', 'ended by another connection')
   const [notice] = await within(got, 5000, 'notice')
   t.same(notice, { type: 'session_status', status: 'ended', reason: 'ended by another connection' })
@@ -244,7 +243,7 @@ t.test('dropped socket: in-flight requests reject at once, then reconnect with a
   const events: string[] = []
   client.on('disconnected', () => events.push('disconnected'))
   client.on('reconnecting', (r) => events.push(`reconnecting ${r.attempt}`))
-  const reconnected = once(client, 'reconnected')
+  const reconnected = client.next('reconnected')
 
   host.handler = (req) => (req.type === 'ping' ? { ignore: true } : undefined)
   const inFlight = [client.ping(), client.ping()]
@@ -287,7 +286,7 @@ t.test('requests issued while disconnected wait for the reconnect', async (t) =>
     waiting.push(client.appendMessage('user', 'queued 1'), client.appendMessage('user', 'queued 2'))
   })
   host.dropAll()
-  await within(once(client, 'reconnected'), 5000, 'reconnected')
+  await within(client.next('reconnected'), 5000, 'reconnected')
   const done = await within(Promise.all(waiting), 5000, 'queued requests')
   t.same(done.map((d) => d.seq), [1, 2], 'sent in call order after the re-init')
   t.same(host.requests.map((r) => r.counter), [1n, 2n])
@@ -299,7 +298,7 @@ t.test('reconnect disabled: in-flight and later requests reject, the client clos
   await client.openSession('once')
   host.handler = () => ({ ignore: true })
   const inflight = client.ping()
-  const closed = once(client, 'closed')
+  const closed = client.next('closed')
   await within(
     (async () => {
       while (host.requests.length < 1) await new Promise((r) => setTimeout(r, 5))
@@ -322,7 +321,7 @@ t.test('gives up after maxAttempts; queued requests reject', async (t) => {
   host.refuseConnections = true
   const attempts: number[] = []
   client.on('reconnecting', (r) => attempts.push(r.attempt))
-  const closed = once(client, 'closed')
+  const closed = client.next('closed')
   let queued: Promise<unknown> | undefined
   client.once('disconnected', () => {
     queued = client.ping()
@@ -351,7 +350,7 @@ t.test('close code 1009: the largest in-flight request gets limit_exceeded, othe
   t.match(await rejection(big), { code: 'limit_exceeded', retryable: false })
   t.match(await rejection(small), { code: 'disconnected', retryable: true })
   host.handler = undefined
-  await within(once(client, 'reconnected'), 5000, 'reconnected after 1009')
+  await within(client.next('reconnected'), 5000, 'reconnected after 1009')
   t.type((await client.ping()).ts, 'number')
 })
 
@@ -359,7 +358,7 @@ t.test('repeated policy closes (1008) stop the reconnect loop', async (t) => {
   const { host, client } = await setup(t)
   await client.openSession('policy')
   host.initHook = (_frame, conn) => (conn.index > 0 ? { close: 1008 } : 'default')
-  const closed = once(client, 'closed')
+  const closed = client.next('closed')
   host.conns[0]?.ws.close(1008, 'policy')
   const [reason] = (await within(closed, 5000, 'closed')) as [HostError]
   t.match(reason, { code: 'disconnected', retryable: false })

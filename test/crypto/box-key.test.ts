@@ -1,7 +1,6 @@
 import t from 'tap'
 import nacl from 'tweetnacl'
-import { boxBefore, x25519PrivateKey } from '../../src/crypto/box-key.js'
-import { verifyDetached } from '../../src/crypto/signature.js'
+import { boxBefore, x25519PrivateKey, verifyDetached } from '@rag-session-host/client/node-crypto'
 
 t.test('native X25519 + HSalsa20 equals nacl.box.before on random keys', async (t) => {
   let mismatches = 0
@@ -45,8 +44,8 @@ t.test('native Ed25519 verify agrees with tweetnacl', async (t) => {
 })
 
 t.test('native key generation and signing agree with tweetnacl byte for byte', async (t) => {
-  const { generateBoxKeyPair } = await import('../../src/crypto/box-key.js')
-  const { signDetached } = await import('../../src/crypto/signature.js')
+  const { generateBoxKeyPair } = await import('@rag-session-host/client/node-crypto')
+  const { signDetached } = await import('@rag-session-host/client/node-crypto')
   for (let i = 0; i < 50; i++) {
     const kp = generateBoxKeyPair()
     t.same(nacl.scalarMult.base(kp.secretKey), kp.publicKey, 'public key matches the secret')

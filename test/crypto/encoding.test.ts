@@ -1,6 +1,5 @@
 import t from 'tap'
-import { decodeBase64, encodeBase64, decodeUtf8 } from '../../src/crypto/encoding.js'
-import { counterNonce, nonceCounter } from '../../src/crypto/nonce.js'
+import { decodeBase64, encodeBase64, decodeUtf8, counterNonce, nonceCounter } from '@rag-session-host/client/shared'
 
 t.test('strict standard base64 with padding', async (t) => {
   t.same(decodeBase64('AAEC'), new Uint8Array([0, 1, 2]))

@@ -1,8 +1,7 @@
 import t from 'tap'
 import nacl from 'tweetnacl'
 import { preopenFrame } from '../../src/crypto/frame-preopen.js'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
-import { counterNonce } from '../../src/crypto/nonce.js'
+import { encodeBase64, counterNonce } from '@rag-session-host/client/shared'
 
 const key = nacl.randomBytes(32)
 const bytes = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v))

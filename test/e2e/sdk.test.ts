@@ -1,9 +1,8 @@
 // The client SDK against a real host: the whole flow, the reconnect after the
 // host drops the socket, and the seed bug (vectors wiped by a re-init).
 import t from 'tap'
-import { once } from 'node:events'
-import { SessionClient, HostError, generateIdentity } from '../../src/client/index.js'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { SessionClient, HostError, generateIdentity } from '@rag-session-host/client'
+import { encodeBase64 } from '@rag-session-host/client/shared'
 import { startHost } from '../helpers/host.js'
 
 t.test('SDK: open, append, history, info, ping, end', async (t) => {
@@ -49,8 +48,8 @@ t.test('SDK reconnects after the host drops the socket, re-inits with a new key,
   await client.appendMessage('user', 'before drop')
   await client.uploadVectors([{ id: 'a', vector: [1, 0, 0] }, { id: 'b', vector: [0, 1, 0] }])
 
-  const disconnected = once(client, 'disconnected')
-  const reconnected = once(client, 'reconnected')
+  const disconnected = client.next('disconnected')
+  const reconnected = client.next('reconnected')
   // Queue a request that will be in flight when the socket dies.
   const conn = [...host.server.ctx.connections.values()][0] as unknown as { id: string; terminate(): void }
   const inFlight = client.request('ping', {}, { timeoutMs: 10_000 })

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import nacl from 'tweetnacl'
 import { loadConfig, type Config } from '../../src/config.js'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { encodeBase64 } from '@rag-session-host/client/shared'
 import { buildServer, type HostServer } from '../../src/server.js'
 import { captureLogger, type CapturedLogger } from './silent-logger.js'
 

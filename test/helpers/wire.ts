@@ -2,8 +2,8 @@
 // crypto, built from the SDK's frame building blocks so a test can send
 // exactly the bytes it means to, good or deliberately bad.
 import WebSocket from 'ws'
-import { buildSessionInit, generateIdentity, openInitAck, openSealed, sealRequest, type Identity, type BuildSessionInitOptions } from '../../src/client/frames.js'
-import type { SessionInitInfo } from '../../src/protocol/messages.js'
+import { buildSessionInit, generateIdentity, openInitAck, openSealed, sealRequest, type Identity, type BuildSessionInitOptions } from '@rag-session-host/client'
+import type { SessionInitInfo } from '@rag-session-host/client/shared'
 
 type Frame = Record<string, any>
 

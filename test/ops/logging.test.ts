@@ -2,8 +2,8 @@
 // connection and request ids, and never a key, ciphertext, plaintext,
 // metadata or vector.
 import t from 'tap'
-import { SessionClient, generateIdentity } from '../../src/client/index.js'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { SessionClient, generateIdentity } from '@rag-session-host/client'
+import { encodeBase64 } from '@rag-session-host/client/shared'
 import { startHost } from '../helpers/host.js'
 import { Wire } from '../helpers/wire.js'
 

@@ -2,8 +2,7 @@
 // in order, and proof that a failed init changes nothing.
 import t, { type Test } from 'tap'
 import nacl from 'tweetnacl'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
-import { initSignatureText } from '../../src/protocol/messages.js'
+import { encodeBase64, initSignatureText } from '@rag-session-host/client/shared'
 import { startHost } from '../helpers/host.js'
 import { Wire, generateIdentity, rid } from '../helpers/wire.js'
 

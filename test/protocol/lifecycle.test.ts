@@ -125,7 +125,7 @@ t.test('a request whose session is dropped under it still gets exactly one reply
 
   const b = await Wire.open(host.wsUrl, host.hostPublicKey)
   const search = a.seal('searchVectors', { vector: vectors[1]!.vector, k: 3 })
-  const { buildSessionInit } = await import('../../src/client/frames.js')
+  const { buildSessionInit } = await import('@rag-session-host/client')
   const init = buildSessionInit({ sessionId: 'newcomer', requestId: 'nb', hostPublicKey: host.hostPublicKey, identity: generateIdentity() })
   a.send(search)
   b.send(init.frame)

@@ -3,9 +3,8 @@
 // garbage frames, and limits on the connection.
 import t, { type Test } from 'tap'
 import nacl from 'tweetnacl'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
-import { counterNonce } from '../../src/crypto/nonce.js'
-import { sealJson, sealRequest } from '../../src/client/frames.js'
+import { encodeBase64, counterNonce } from '@rag-session-host/client/shared'
+import { sealJson, sealRequest } from '@rag-session-host/client'
 import { startHost } from '../helpers/host.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 

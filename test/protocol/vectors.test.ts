@@ -1,7 +1,7 @@
 // Every vector error path of contract section 4 over a real socket: the typed
 // reply, and proof that nothing stored was lost or changed.
 import t, { type Test } from 'tap'
-import { encodeBase64 } from '../../src/crypto/encoding.js'
+import { encodeBase64 } from '@rag-session-host/client/shared'
 import { startHost } from '../helpers/host.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 

@@ -1,6 +1,6 @@
 // appendMessage and getHistory.
 import { badRequest } from '../../protocol/errors.js'
-import { ROLES, type Role } from '../../protocol/messages.js'
+import { ROLES, type Role } from '@rag-session-host/client/shared'
 import type { AttemptSelector } from '../../sessions/history.js'
 import { optionalPositiveInt } from './fields.js'
 import type { Operation } from './operation.js'

@@ -1,6 +1,6 @@
 // The dispatch table: operation name -> handler. Adding an operation is one
 // handler here and its types in protocol/messages.ts.
-import type { OperationName } from '../../protocol/messages.js'
+import type { OperationName } from '@rag-session-host/client/shared'
 import { appendMessage, getHistory } from './history.js'
 import type { Operation } from './operation.js'
 import { endSession, ping, sessionInfo } from './session.js'

@@ -1,9 +1,9 @@
-// GET /v1/host (contract section 1): the host's protocol, version, public key and limits.
-import { decodeBase64 } from '../crypto/encoding.js'
-import { KEY_BYTES } from '../crypto/nacl-sizes.js'
-import { PROTOCOL_VERSION, type HostInfo } from '../protocol/messages.js'
+// GET /v1/host (PROTOCOL.md §1): the host's protocol, version, public key and limits.
+import { decodeBase64 } from './shared/encoding.js'
+import { KEY_BYTES } from './shared/sizes.js'
+import { PROTOCOL_VERSION, type HostInfo } from './shared/messages.js'
 import { HostError } from './errors.js'
-import { isObject } from '../protocol/inbound.js'
+import { isObject } from './shared/json.js'
 
 
 /** Checks a /v1/host body; throws `protocol_error` when it is not one this client can talk to. */
@@ -25,7 +25,7 @@ export async function fetchHostInfo(url: string, timeoutMs: number): Promise<Hos
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
   } catch (err) {
-    throw new HostError('disconnected', `cannot fetch host info from ${url}: ${(err as Error).message}`, { cause: err })
+    throw new HostError('disconnected', `cannot fetch host info from ${url}: ${describeError(err)}`, { cause: err })
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined)
@@ -40,4 +40,13 @@ export async function fetchHostInfo(url: string, timeoutMs: number): Promise<Hos
     throw new HostError('protocol_error', `GET ${url} did not answer JSON`, { retryable: false, cause: err })
   }
   return parseHostInfo(body)
+}
+
+/** An error's message with its system code (fetch hides ECONNREFUSED and the like in `cause`). */
+export function describeError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined
+  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  if (code && !message.includes(code)) return `${message} (${code})`
+  return message
 }

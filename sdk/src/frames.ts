@@ -1,33 +1,30 @@
-// Pure building blocks for protocol v1 frames (shared/protocol-v1.md,
-// sections 2 and 3). No sockets, no state: the SessionClient builds on them,
-// and protocol tests use them to craft good frames and deliberately bad ones
-// (a reused nonce, a changed byte, a signature over the wrong text).
+// Pure building blocks for protocol v1 frames (PROTOCOL.md §2 and §3). No
+// sockets, no state: SessionClient builds on them, and protocol tests use them
+// to craft good frames and deliberately bad ones (a reused nonce, a changed
+// byte, a signature over the wrong text). Crypto comes from the platform
+// (native in Node, tweetnacl in browsers), so all of this is synchronous.
 import nacl from 'tweetnacl'
-import { decodeBase64, decodeUtf8, encodeBase64, encodeUtf8 } from '../crypto/encoding.js'
-import { counterNonce, randomNonce } from '../crypto/nonce.js'
-import { KEY_BYTES, NONCE_BYTES } from '../crypto/nacl-sizes.js'
-import { openBase64 } from '../crypto/secretbox.js'
-import { boxBefore, generateBoxKeyPair, x25519PrivateKey, x25519PrivateKeyFromPair } from '../crypto/box-key.js'
-import { signDetached } from '../crypto/signature.js'
+import type { BoxKeyPair, Ephemeral, InitCrypto } from './crypto/types.js'
+import { platform } from './platform.js'
+import { decodeBase64, decodeUtf8, encodeBase64, encodeUtf8 } from './shared/encoding.js'
+import { isObject } from './shared/json.js'
+import { counterNonce, randomBytes, randomNonce } from './shared/nonce.js'
+import { KEY_BYTES, NONCE_BYTES, MAC_BYTES } from './shared/sizes.js'
 import {
   initSignatureText,
   type EncryptedFrame,
   type SessionInitFrame,
   type SessionInitInfo,
   type SessionInitPayload,
-} from '../protocol/messages.js'
-import { isObject } from '../protocol/inbound.js'
+} from './shared/messages.js'
 import { HostError } from './errors.js'
+
+export type { BoxKeyPair } from './crypto/types.js'
 
 /** A long-lived Ed25519 client identity, base64 (public 32 bytes, secret 64 bytes as tweetnacl keeps it). */
 export interface Identity {
   publicKey: string
   secretKey: string
-}
-
-export interface BoxKeyPair {
-  publicKey: Uint8Array
-  secretKey: Uint8Array
 }
 
 export function generateIdentity(): Identity {
@@ -38,26 +35,25 @@ export function generateIdentity(): Identity {
 /** Rebuilds an identity from its stored 64-byte secret key (base64 or bytes). */
 export function identityFromSecretKey(secretKey: string | Uint8Array): Identity {
   const sk = typeof secretKey === 'string' ? decodeBase64(secretKey, nacl.sign.secretKeyLength) : secretKey
-  if (!sk || sk.length !== nacl.sign.secretKeyLength) throw new TypeError('an identity secret key is 64 bytes')
+  if (!sk || sk.length !== nacl.sign.secretKeyLength) throw new HostError('bad_request', 'an identity secret key is 64 bytes', { retryable: false })
   const kp = nacl.sign.keyPair.fromSecretKey(sk)
   return { publicKey: encodeBase64(kp.publicKey), secretKey: encodeBase64(kp.secretKey) }
 }
 
 function identitySecret(identity: Identity): Uint8Array {
   const sk = decodeBase64(identity.secretKey, nacl.sign.secretKeyLength)
-  if (!sk) throw new TypeError('identity.secretKey is not base64 of 64 bytes')
+  if (!sk) throw new HostError('bad_request', 'identity.secretKey is not base64 of 64 bytes', { retryable: false })
   return sk
 }
 
 /** `sig` of the init payload: Ed25519 over the UTF-8 of `text` (normally `initSignatureText(...)`). */
 export function signText(text: string, identity: Identity): string {
-  // Native Ed25519: identical bytes to nacl.sign.detached, ~80x faster.
-  return encodeBase64(signDetached(encodeUtf8(text), identitySecret(identity)))
+  return encodeBase64(platform().frameCrypto.signDetached(encodeUtf8(text), identitySecret(identity)))
 }
 
 /**
  * `{nonce, ciphertext}` of `box(utf8(JSON(payload)), nonce, hostPublicKey, ephSecretKey)`; `payload` may be raw bytes.
- * Pass the whole ephemeral pair when you have it: the shared key is then computed natively without a scalar multiplication.
+ * Pass the whole ephemeral pair when you have it: native X25519 then skips a scalar multiplication.
  */
 export function boxPayload(
   payload: unknown,
@@ -65,11 +61,16 @@ export function boxPayload(
   eph: Uint8Array | BoxKeyPair,
   nonce: Uint8Array = randomNonce(),
 ): { nonce: string; ciphertext: string } {
+  const pair = eph instanceof Uint8Array ? { secretKey: eph, publicKey: nacl.scalarMult.base(eph) } : eph
+  const shared = platform().frameCrypto.boxBefore(hostPublicKey, pair)
+  return boxWith(payload, shared, nonce)
+}
+
+/** Boxes `payload` with a box key (nacl.box.before's) and wipes the key. */
+function boxWith(payload: unknown, boxKey: Uint8Array, nonce: Uint8Array): { nonce: string; ciphertext: string } {
   const bytes = payload instanceof Uint8Array ? payload : encodeUtf8(JSON.stringify(payload))
-  const ours = eph instanceof Uint8Array ? x25519PrivateKey(eph) : x25519PrivateKeyFromPair(eph.secretKey, eph.publicKey)
-  const shared = boxBefore(hostPublicKey, ours)
-  const box = nacl.box.after(bytes, nonce, shared)
-  shared.fill(0)
+  const box = nacl.box.after(bytes, nonce, boxKey)
+  boxKey.fill(0)
   return { nonce: encodeBase64(nonce), ciphertext: encodeBase64(box) }
 }
 
@@ -102,10 +103,14 @@ export interface BuiltSessionInit {
   payload: SessionInitPayload
 }
 
-/** An `encrypted_session_init` frame exactly as section 2 describes it. */
+function initFrame(requestId: string, sessionId: string, ephPub: string, boxed: { nonce: string; ciphertext: string }): SessionInitFrame {
+  return { type: 'encrypted_session_init', id: requestId, session_id: sessionId, eph_pub: ephPub, nonce: boxed.nonce, ciphertext: boxed.ciphertext }
+}
+
+/** An `encrypted_session_init` frame exactly as PROTOCOL.md §2 describes it. */
 export function buildSessionInit(opts: BuildSessionInitOptions): BuiltSessionInit {
-  const sessionKey = opts.sessionKey ?? nacl.randomBytes(KEY_BYTES)
-  const ephKeyPair = opts.ephKeyPair ?? generateBoxKeyPair()
+  const sessionKey = opts.sessionKey ?? randomBytes(KEY_BYTES)
+  const ephKeyPair = opts.ephKeyPair ?? platform().frameCrypto.generateBoxKeyPair()
   const ephPub = encodeBase64(ephKeyPair.publicKey)
   const ts = opts.ts ?? Date.now()
   const payload: SessionInitPayload = {
@@ -115,21 +120,31 @@ export function buildSessionInit(opts: BuildSessionInitOptions): BuiltSessionIni
     sig: signText(opts.signatureText ?? initSignatureText(opts.sessionId, ephPub, ts), opts.identity),
     new_attempt: opts.newAttempt ?? false,
   }
-  const boxed = boxPayload(
-    opts.transformPayload ? opts.transformPayload(payload) : payload,
-    opts.hostPublicKey,
-    ephKeyPair,
-    opts.nonce,
-  )
-  const frame: SessionInitFrame = {
-    type: 'encrypted_session_init',
-    id: opts.requestId,
-    session_id: opts.sessionId,
-    eph_pub: ephPub,
-    nonce: boxed.nonce,
-    ciphertext: boxed.ciphertext,
+  const boxed = boxPayload(opts.transformPayload ? opts.transformPayload(payload) : payload, opts.hostPublicKey, ephKeyPair, opts.nonce)
+  return { frame: initFrame(opts.requestId, opts.sessionId, ephPub, boxed), sessionKey, ephPub, ephKeyPair, payload }
+}
+
+/**
+ * The same frame built with an InitCrypto, which may be asynchronous (WebCrypto)
+ * and keeps the ephemeral secret to itself. What SessionClient sends.
+ */
+export async function createSessionInit(
+  opts: Pick<BuildSessionInitOptions, 'sessionId' | 'requestId' | 'hostPublicKey' | 'identity' | 'newAttempt'>,
+  crypto: InitCrypto,
+): Promise<{ frame: SessionInitFrame; sessionKey: Uint8Array }> {
+  const sessionKey = randomBytes(KEY_BYTES)
+  const eph: Ephemeral = await crypto.ephemeral(opts.hostPublicKey)
+  const ephPub = encodeBase64(eph.publicKey)
+  const ts = Date.now()
+  const sig = await crypto.signDetached(encodeUtf8(initSignatureText(opts.sessionId, ephPub, ts)), identitySecret(opts.identity))
+  const payload: SessionInitPayload = {
+    session_key: encodeBase64(sessionKey),
+    client_pub: opts.identity.publicKey,
+    ts,
+    sig: encodeBase64(sig),
+    new_attempt: opts.newAttempt ?? false,
   }
-  return { frame, sessionKey, ephPub, ephKeyPair, payload }
+  return { frame: initFrame(opts.requestId, opts.sessionId, ephPub, boxWith(payload, eph.boxKey, randomNonce())), sessionKey }
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0
@@ -158,12 +173,11 @@ export function openSealed(frame: unknown, key: Uint8Array): Record<string, unkn
   if (!isObject(frame) || typeof frame.ciphertext !== 'string') throw bad('sealed frame without ciphertext')
   const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
   if (!nonce) throw bad('sealed frame with a malformed nonce')
-  const opened = openBase64(frame.ciphertext, nonce, key)
-  if (!opened.ok) {
-    if (opened.reason === 'malformed') throw bad('sealed frame with malformed base64')
-    throw new HostError('decrypt_failed', 'sealed frame does not open with the session key', { requestId, retryable: false })
-  }
-  const text = decodeUtf8(opened.plaintext)
+  const box = decodeBase64(frame.ciphertext)
+  if (!box) throw bad('sealed frame with malformed base64')
+  const plaintext = box.length < MAC_BYTES ? null : nacl.secretbox.open(box, nonce, key)
+  if (!plaintext) throw new HostError('decrypt_failed', 'sealed frame does not open with the session key', { requestId, retryable: false })
+  const text = decodeUtf8(plaintext)
   let value: unknown
   try {
     value = text === undefined ? undefined : JSON.parse(text)
@@ -209,7 +223,7 @@ export interface SealRequestOptions {
   envelopeId?: string
 }
 
-/** An `encrypted_message` frame (section 3) sealing `request` under `key` with a counter nonce. */
+/** An `encrypted_message` frame (PROTOCOL.md §3) sealing `request` under `key` with a counter nonce. */
 export function sealRequest(opts: SealRequestOptions): EncryptedFrame {
   const sealed = sealJson(opts.request, opts.key, opts.nonce ?? counterNonce(opts.counter))
   return {

@@ -1,7 +1,7 @@
 // The one error type the client SDK rejects with. A HostError carries the
-// contract's error code (protocol v1, section 5) when the host answered, or
+// contract's error code (PROTOCOL.md §5) when the host answered, or
 // one of the client-side codes below when the host could not be heard.
-import { isErrorCode, isRetryable, type ErrorCode } from '../protocol/errors.js'
+import { isErrorCode, isRetryable, type ErrorCode } from './shared/error-codes.js'
 
 /**
  * Client-side codes:

@@ -1,7 +1,6 @@
-// The shapes of protocol v1 (shared/protocol-v1.md) as TypeScript types and
-// constants. Host and client SDK both build on this file; nothing here runs
-// crypto or touches a socket.
-import type { WireError } from './errors.js'
+// The shapes of protocol v1 (docs/PROTOCOL.md) as TypeScript types and
+// constants, shared by host and SDK; nothing here runs crypto or touches a socket.
+import type { WireError } from './error-codes.js'
 
 export const PROTOCOL_VERSION = 1
 export const WS_PATH = '/v1/ws'
@@ -20,7 +19,7 @@ export function isRequestId(value: unknown): value is string {
   return typeof value === 'string' && value.length >= 1 && value.length <= MAX_REQUEST_ID_LENGTH
 }
 
-/** The text an init signature covers (contract section 2). */
+/** The text an init signature covers (PROTOCOL.md §2). */
 export function initSignatureText(sessionId: string, ephPubBase64: string, ts: number): string {
   return `session-init-v1|${sessionId}|${ephPubBase64}|${ts}`
 }

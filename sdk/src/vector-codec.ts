@@ -1,5 +1,5 @@
-// `vector_b64` (contract section 4): base64 of little-endian float32 values.
-import { decodeBase64, encodeBase64 } from '../crypto/encoding.js'
+// `vector_b64` (PROTOCOL.md §4): base64 of little-endian float32 values.
+import { decodeBase64, encodeBase64 } from './shared/encoding.js'
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 

@@ -1,8 +1,9 @@
-// rag-session-host/client: the client SDK for protocol v1.
+// Everything @rag-session-host/client exports, the same in Node and browsers.
+// The entry points (index.node.ts, index.browser.ts) install their platform,
+// then re-export this.
 export {
   SessionClient,
   type ConnectOptions,
-  type ReconnectOptions,
   type RequestOptions,
   type UploadVector,
   type VectorInput,
@@ -11,22 +12,15 @@ export {
   type ReconnectingInfo,
   type SessionClientEvents,
 } from './session-client.js'
-export {
-  HostError,
-  isHostError,
-  isRetryableError,
-  retryDelayMs,
-  defaultRetryable,
-  type HostErrorCode,
-  type ClientErrorCode,
-  type HostErrorOptions,
-} from './errors.js'
+export type { ReconnectOptions } from './reconnect-policy.js'
+export { HostError, isHostError, isRetryableError, retryDelayMs, defaultRetryable, type HostErrorCode, type ClientErrorCode, type HostErrorOptions } from './errors.js'
 export {
   generateIdentity,
   identityFromSecretKey,
   signText,
   boxPayload,
   buildSessionInit,
+  createSessionInit,
   openInitAck,
   sealJson,
   sealRequest,
@@ -41,7 +35,9 @@ export { encodeVectorBase64, decodeVectorBase64 } from './vector-codec.js'
 export { backoffDelay, backoffCeiling, type BackoffOptions } from './backoff.js'
 export { endpoints, type Endpoints } from './endpoints.js'
 export { fetchHostInfo, parseHostInfo } from './host-info.js'
-export { initSignatureText, isSessionId, PROTOCOL_VERSION } from '../protocol/messages.js'
+export { Emitter } from './emitter.js'
+export type { InitCrypto, FrameCrypto, Ephemeral } from './crypto/types.js'
+export { initSignatureText, isSessionId, PROTOCOL_VERSION, ERROR_CODES } from './shared/index.js'
 export type {
   HostInfo,
   SessionInitInfo,
@@ -62,5 +58,6 @@ export type {
   SessionInitPayload,
   SessionInitAck,
   PlainErrorFrame,
-} from '../protocol/messages.js'
-export type { ErrorCode, WireError } from '../protocol/errors.js'
+  ErrorCode,
+  WireError,
+} from './shared/index.js'

@@ -2,7 +2,8 @@
 // optionally with a path prefix) gives both `GET /v1/host` and `/v1/ws`.
 // A base that already ends in /v1/ws or /v1/host is accepted too. Query,
 // fragment and credentials are dropped.
-import { HOST_INFO_PATH, WS_PATH } from '../protocol/messages.js'
+import { HostError } from './errors.js'
+import { HOST_INFO_PATH, WS_PATH } from './shared/messages.js'
 
 export interface Endpoints {
   hostInfoUrl: string
@@ -10,7 +11,12 @@ export interface Endpoints {
 }
 
 export function endpoints(base: string): Endpoints {
-  const url = new URL(base)
+  let url: URL
+  try {
+    url = new URL(base)
+  } catch (err) {
+    throw new HostError('bad_request', `not a URL: ${JSON.stringify(base)}`, { retryable: false, cause: err })
+  }
   let http: string
   let ws: string
   switch (url.protocol) {
@@ -25,7 +31,7 @@ export function endpoints(base: string): Endpoints {
       ws = 'wss:'
       break
     default:
-      throw new TypeError(`unsupported URL scheme ${url.protocol} (use ws, wss, http or https)`)
+      throw new HostError('bad_request', `unsupported URL scheme ${url.protocol} (use ws, wss, http or https)`, { retryable: false })
   }
   let path = url.pathname.replace(/\/+$/, '')
   for (const suffix of [WS_PATH, HOST_INFO_PATH]) {

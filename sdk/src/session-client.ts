@@ -1,40 +1,25 @@
-// SessionClient: one WebSocket to the host, at most one bound session, typed
-// operations, request correlation by id, timeouts, notices as events, and
-// reconnection with a fresh session key. See docs/CLIENT.md.
-import { EventEmitter } from 'node:events'
-import { randomBytes } from 'node:crypto'
-import WebSocket from 'ws'
-import { decodeBase64 } from '../crypto/encoding.js'
-import { KEY_BYTES } from '../crypto/nacl-sizes.js'
-import {
-  isSessionId,
-  type HostInfo,
-  type Metadata,
-  type NoticeStatus,
-  type OperationName,
-  type Operations,
-  type Role,
-  type SessionInitInfo,
-  type SessionStatusNotice,
-} from '../protocol/messages.js'
-import { backoffDelay } from './backoff.js'
+// SessionClient: the SDK's façade. One WebSocket to the host, at most one
+// bound session, typed operations, notices as events, reconnection with a
+// fresh session key. The parts it drives each do one job: socket.ts (I/O),
+// requests.ts (the request book), inbound.ts (what a frame means),
+// reconnect-policy.ts (when to retry). See docs/CLIENT.md.
+import { Emitter } from './emitter.js'
 import { endpoints, type Endpoints } from './endpoints.js'
 import { HostError, isRetryableError } from './errors.js'
-import { buildSessionInit, generateIdentity, openInitAck, openSealed, sealRequest, type Identity } from './frames.js'
+import { createSessionInit, generateIdentity, sealRequest, type Identity } from './frames.js'
 import { fetchHostInfo } from './host-info.js'
+import { readFrame, type Verdict } from './inbound.js'
+import { platform } from './platform.js'
+import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js'
+import { RequestBook, type Pending } from './requests.js'
+import { decodeBase64, encodeBase64Url, utf8Length } from './shared/encoding.js'
+import { isSessionId, type HostInfo, type Metadata, type OperationName, type Operations, type Role, type SessionInitInfo, type SessionStatusNotice } from './shared/messages.js'
+import { randomBytes } from './shared/nonce.js'
+import { KEY_BYTES } from './shared/sizes.js'
+import { ClientSocket } from './socket.js'
 import { encodeVectorBase64 } from './vector-codec.js'
-import { isObject } from '../protocol/inbound.js'
 
-export interface ReconnectOptions {
-  /** Default true. */
-  enabled?: boolean
-  /** Backoff ceiling of the first attempt; default 100 ms. */
-  initialDelayMs?: number
-  /** Largest backoff ceiling; default 10 000 ms. */
-  maxDelayMs?: number
-  /** Attempts per disconnection before giving up; default Infinity. */
-  maxAttempts?: number
-}
+export type { ReconnectOptions } from './reconnect-policy.js'
 
 export interface ConnectOptions {
   /** The host's public key (base64, 32 bytes), pinned: GET /v1/host is then skipped. */
@@ -46,6 +31,8 @@ export interface ConnectOptions {
   reconnect?: ReconnectOptions
   /** How vectors go on the wire: `vector_b64` (little-endian float32, default) or `vector` arrays. */
   vectorEncoding?: 'b64' | 'array'
+  /** Browsers: close the client when the page is closed (`pagehide`), so the session goes `detached` at once. Default true. */
+  closeOnPageHide?: boolean
 }
 
 export interface RequestOptions {
@@ -96,24 +83,6 @@ export interface SessionClientEvents {
 
 type Response<N extends OperationName> = Operations[N]['response']
 
-interface Pending {
-  id: string
-  kind: 'request' | 'init'
-  /** Operation name; 'session_init' for inits. */
-  type: string
-  /** The session the caller meant. */
-  target: string
-  fields: Record<string, unknown>
-  newAttempt: boolean
-  /** Inits: the key K sent with the init. */
-  sessionKey: Uint8Array | undefined
-  /** Frame bytes once sent; undefined while queued. */
-  sentBytes: number | undefined
-  timer: NodeJS.Timeout | undefined
-  resolve: (value: unknown) => void
-  reject: (err: HostError) => void
-}
-
 interface Bound {
   id: string
   key: Uint8Array
@@ -122,84 +91,77 @@ interface Bound {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000
-const DEFAULT_INITIAL_DELAY_MS = 100
-const DEFAULT_MAX_DELAY_MS = 10_000
-/** Close codes that blame what the client sent: protocol error, unsupported data, invalid payload, policy, too big. */
-const CLIENT_FAULT_CLOSE_CODES: ReadonlySet<number> = new Set([1002, 1003, 1007, 1008, 1009])
-/** After this many client-fault closes in a row (no successful reply in between), stop reconnecting. */
-const MAX_CLIENT_FAULT_CLOSES = 3
-const CLOSE_GRACE_MS = 2_000
-const NOTICE_STATUSES: ReadonlySet<string> = new Set<NoticeStatus>(['ended', 'evicted', 'shutting_down'])
 
-
-export class SessionClient extends EventEmitter<SessionClientEvents> {
+export class SessionClient extends Emitter<SessionClientEvents> {
   readonly identity: Identity
   readonly #endpoints: Endpoints
   readonly #pinnedKey: Uint8Array | undefined
   readonly #timeoutMs: number
-  readonly #reconnect: Required<ReconnectOptions>
+  readonly #policy: ReconnectPolicy
   readonly #vectorEncoding: 'b64' | 'array'
-  readonly #idPrefix = `${randomBytes(4).toString('hex')}-`
+  readonly #idPrefix = `${encodeBase64Url(randomBytes(4))}-`
   #seq = 0
 
   #hostInfo: HostInfo | undefined
   #hostKey: Uint8Array | undefined
   /** The open socket; undefined while disconnected. */
-  #ws: WebSocket | undefined
-  /** A socket being opened (so close() can abort it). */
-  #connecting: WebSocket | undefined
-  /** The session and key bound on #ws. */
+  #socket: ClientSocket | undefined
+  /** Aborts a socket being opened (so close() can stop it). */
+  #abortOpening: (() => void) | undefined
+  /** The session and key bound on #socket. */
   #bound: Bound | undefined
   /** The session last bound successfully; a reconnect re-inits it. */
   #lastBound: string | undefined
   /** The session new requests are meant for (the last openSession call). */
   #target: string | undefined
-  /** An init sent and not yet answered: nothing else is sent until it is. */
+  /** An init being built or sent and not yet answered: nothing else is sent until it is. */
   #initInFlight: Pending | undefined
-
-  readonly #pending = new Map<string, Pending>()
-  /** Not yet sent, in call order. Settled entries are skipped. */
-  #queue: Pending[] = []
+  readonly #book = new RequestBook()
 
   #closed = false
   #closePromise: Promise<void> | undefined
   #reconnecting = false
-  #faultCloses = 0
-  #sleepTimer: NodeJS.Timeout | undefined
+  #sleepTimer: ReturnType<typeof setTimeout> | undefined
   #wakeSleep: (() => void) | undefined
+  #unsubscribePageHide: (() => void) | undefined
 
   private constructor(url: string, opts: ConnectOptions) {
     super()
     this.#endpoints = endpoints(url)
     if (opts.hostPublicKey !== undefined) {
       const key = decodeBase64(opts.hostPublicKey, KEY_BYTES)
-      if (!key) throw new TypeError('hostPublicKey must be base64 of 32 bytes')
+      if (!key) throw new HostError('bad_request', 'hostPublicKey must be base64 of 32 bytes', { retryable: false })
       this.#pinnedKey = key
       this.#hostKey = key
     }
     this.identity = opts.identity ?? generateIdentity()
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS
-    this.#reconnect = {
-      enabled: opts.reconnect?.enabled ?? true,
-      initialDelayMs: opts.reconnect?.initialDelayMs ?? DEFAULT_INITIAL_DELAY_MS,
-      maxDelayMs: opts.reconnect?.maxDelayMs ?? DEFAULT_MAX_DELAY_MS,
-      maxAttempts: opts.reconnect?.maxAttempts ?? Infinity,
-    }
+    this.#policy = new ReconnectPolicy(opts.reconnect)
     this.#vectorEncoding = opts.vectorEncoding ?? 'b64'
+    if (opts.closeOnPageHide !== false) this.#unsubscribePageHide = platform().onPageHide?.(() => void this.close())
   }
 
   /**
    * Connects to a host. `url` is its base (`ws://host:port`, `http://host:port`,
    * optionally with a path prefix). Fetches GET /v1/host unless the key is
-   * pinned, then opens the WebSocket at /v1/ws. Rejects (HostError
-   * `disconnected` or `protocol_error`) when that fails: the first connection
-   * is not retried.
+   * pinned, then opens the WebSocket at /v1/ws. Rejects with HostError
+   * (`bad_request` for a bad URL or key, `disconnected` or `protocol_error`
+   * when the host cannot be reached or spoken to): the first connection is not retried.
    */
   static async connect(url: string, opts: ConnectOptions = {}): Promise<SessionClient> {
     const client = new SessionClient(url, opts)
-    const ws = await client.#openSocket()
-    if (ws.readyState !== WebSocket.OPEN) throw new HostError('disconnected', 'the connection closed as it opened')
-    client.#ws = ws
+    let socket: ClientSocket
+    try {
+      socket = await client.#openSocket()
+    } catch (err) {
+      client.#unsubscribePageHide?.()
+      throw err
+    }
+    if (!socket.open) {
+      client.#unsubscribePageHide?.()
+      throw new HostError('disconnected', 'the connection closed as it opened')
+    }
+    client.#socket = socket
     return client
   }
 
@@ -219,11 +181,16 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
 
   /** True while the socket is open and not closed. */
   get connected(): boolean {
-    return this.#ws?.readyState === WebSocket.OPEN
+    return this.#socket?.open === true
   }
 
   get closed(): boolean {
     return this.#closed
+  }
+
+  /** Which crypto the client's inits run on: "node", "webcrypto" or "tweetnacl". */
+  get cryptoBackend(): string {
+    return platform().initCrypto.name
   }
 
   /**
@@ -308,16 +275,17 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   }
 
   /**
-   * Closes the connection for good. Every pending request rejects with
-   * `disconnected` (not retryable); resolves once the socket is closed.
+   * Closes the connection for good (a normal close, 1000: the host marks the
+   * session `detached`). Every pending request rejects with `disconnected`
+   * (not retryable); resolves once the socket is closed.
    */
   close(): Promise<void> {
     if (this.#closePromise) return this.#closePromise
     this.#shutdown(undefined)
-    const ws = this.#ws
-    this.#ws = undefined
+    const socket = this.#socket
+    this.#socket = undefined
     this.#bound = undefined
-    this.#closePromise = ws ? closeSocket(ws) : Promise.resolve()
+    this.#closePromise = socket ? socket.close(1000, 'client closed') : Promise.resolve()
     return this.#closePromise
   }
 
@@ -363,17 +331,13 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
       }
       const ms = timeoutMs ?? this.#timeoutMs
       p.timer = setTimeout(() => this.#onTimeout(p, ms), ms)
-      this.#pending.set(p.id, p)
-      if (first) this.#queue.unshift(p)
-      else this.#queue.push(p)
+      this.#book.add(p, first)
       this.#pump()
     })
   }
 
-  /** Removes `p` from the books; false when it was already settled. */
   #settle(p: Pending): boolean {
-    if (!this.#pending.delete(p.id)) return false
-    clearTimeout(p.timer)
+    if (!this.#book.settle(p)) return false
     if (this.#initInFlight === p) this.#initInFlight = undefined
     return true
   }
@@ -386,37 +350,38 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
 
   #succeed(p: Pending, value: unknown): void {
     if (!this.#settle(p)) return
-    this.#faultCloses = 0
+    this.#policy.succeeded()
     p.resolve(value)
   }
 
   /** A failed openSession leaves requests pointed at the session still bound. */
   #initFailed(p: Pending): void {
     if (this.#target !== p.target) return
-    if (this.#queue.some((q) => q.kind === 'init' && q.target === p.target && this.#pending.has(q.id))) return
+    if (this.#book.initQueuedFor(p.target)) return
     this.#target = this.#lastBound
   }
 
   #onTimeout(p: Pending, ms: number): void {
-    const wasSentInit = p.kind === 'init' && this.#initInFlight === p
+    const wasSentInit = p.kind === 'init' && this.#initInFlight === p && p.sentBytes !== undefined
     this.#fail(p, new HostError('timeout', `no reply to ${p.type} within ${ms} ms`, { requestId: p.id }))
     if (wasSentInit) {
       // The host may still switch to this key later; we cannot know which key
       // it holds, so start over on a new connection (and a new key).
-      this.#ws?.terminate()
+      this.#socket?.terminate()
     }
     this.#pump()
   }
 
   /** Sends queued frames while the connection can take them. */
   #pump(): void {
-    while (this.#queue.length > 0) {
-      const ws = this.#ws
-      if (!ws || ws.readyState !== WebSocket.OPEN || this.#initInFlight) return
-      const p = this.#queue.shift() as Pending
-      if (!this.#pending.has(p.id)) continue
+    for (;;) {
+      const socket = this.#socket
+      if (!socket?.open || this.#initInFlight || !this.#book.hasQueued) return
+      const p = this.#book.next()
+      if (!p) return
       if (p.kind === 'init') {
-        this.#sendInit(ws, p)
+        this.#initInFlight = p
+        void this.#sendInit(socket, p)
         continue
       }
       const bound = this.#bound
@@ -424,35 +389,42 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
         this.#fail(p, new HostError('no_session', `session ${p.target} is not open on this connection`, { requestId: p.id, retryable: false }))
         continue
       }
-      this.#sendRequest(ws, bound, p)
+      this.#sendRequest(socket, bound, p)
     }
   }
 
-  #sendInit(ws: WebSocket, p: Pending): void {
+  async #sendInit(socket: ClientSocket, p: Pending): Promise<void> {
     const hostKey = this.#hostKey
     if (!hostKey) {
       this.#fail(p, new HostError('protocol_error', 'no host public key', { requestId: p.id, retryable: false }))
       return
     }
-    const init = buildSessionInit({
-      sessionId: p.target,
-      requestId: p.id,
-      hostPublicKey: hostKey,
-      identity: this.identity,
-      newAttempt: p.newAttempt,
-    })
+    let init: Awaited<ReturnType<typeof createSessionInit>>
+    try {
+      init = await createSessionInit({ sessionId: p.target, requestId: p.id, hostPublicKey: hostKey, identity: this.identity, newAttempt: p.newAttempt }, platform().initCrypto)
+    } catch (err) {
+      this.#fail(p, new HostError('internal', `could not build the session init: ${(err as Error).message}`, { requestId: p.id, retryable: false, cause: err }))
+      this.#pump()
+      return
+    }
+    if (!this.#book.has(p)) return // timed out or failed while the crypto ran
+    if (socket !== this.#socket || !socket.open) {
+      // The connection dropped meanwhile: send it on the next one.
+      if (this.#initInFlight === p) this.#initInFlight = undefined
+      this.#book.requeue(p)
+      return
+    }
     p.sessionKey = init.sessionKey
     const text = JSON.stringify(init.frame)
-    p.sentBytes = Buffer.byteLength(text)
-    this.#initInFlight = p
-    ws.send(text)
+    p.sentBytes = utf8Length(text)
+    socket.send(text)
   }
 
-  #sendRequest(ws: WebSocket, bound: Bound, p: Pending): void {
+  #sendRequest(socket: ClientSocket, bound: Bound, p: Pending): void {
     const counter = bound.counter + 1n
     const request = Object.assign({ type: p.type, id: p.id }, p.fields, { type: p.type, id: p.id })
     const text = JSON.stringify(sealRequest({ sessionId: bound.id, request, key: bound.key, counter }))
-    const bytes = Buffer.byteLength(text)
+    const bytes = utf8Length(text)
     const max = this.#hostInfo?.limits.max_frame_bytes
     if (typeof max === 'number' && bytes > max) {
       this.#fail(p, new HostError('limit_exceeded', `request frame is ${bytes} bytes; the host takes at most ${max}`, { requestId: p.id, retryable: false }))
@@ -460,109 +432,45 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     }
     bound.counter = counter
     p.sentBytes = bytes
-    ws.send(text)
+    socket.send(text)
   }
 
   #emitError(err: Error): void {
     if (this.listenerCount('error') > 0) this.emit('error', err)
   }
 
-  #onMessage(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
-    if (ws !== this.#ws) return
-    if (isBinary) {
-      this.#emitError(new HostError('protocol_error', 'host sent a binary frame', { retryable: false }))
-      return
-    }
-    let msg: unknown
-    try {
-      msg = JSON.parse(rawToString(data))
-    } catch {
-      msg = undefined
-    }
-    if (!isObject(msg)) {
-      this.#emitError(new HostError('protocol_error', 'host sent a frame that is not a JSON object', { retryable: false }))
-      return
-    }
-    const envelopeId = typeof msg.id === 'string' ? msg.id : undefined
-    const p = envelopeId === undefined ? undefined : this.#pending.get(envelopeId)
-    switch (msg.type) {
-      case 'session_init_ack':
-        if (p?.kind === 'init' && p.sessionKey) this.#onInitAck(p, msg, p.sessionKey)
-        break
-      case 'error': {
-        const err = HostError.fromWire(msg.error, envelopeId ?? null)
-        if (p && p.sentBytes !== undefined) this.#fail(p, err)
-        else if (envelopeId === undefined) this.#emitError(err)
-        break
-      }
-      case 'encrypted_message':
-        this.#onSealed(msg, p)
-        break
-      default:
-        // A frame type this client does not know (a newer host): ignore it.
-        break
-    }
+  #onText(socket: ClientSocket, text: string): void {
+    if (socket !== this.#socket) return
+    this.#apply(readFrame(text, (id) => this.#book.get(id), this.#bound?.key))
     this.#pump()
   }
 
-  #onInitAck(p: Pending, ack: Record<string, unknown>, key: Uint8Array): void {
-    let info: SessionInitInfo
-    try {
-      info = openInitAck(ack, key)
-    } catch (err) {
-      this.#fail(p, err as HostError)
-      return
-    }
-    // The host now holds K for this connection and restarts its counter.
-    this.#bound = { id: p.target, key, counter: 0n }
-    this.#lastBound = p.target
-    this.#succeed(p, info)
-  }
-
-  #onSealed(frame: Record<string, unknown>, envelopePending: Pending | undefined): void {
-    const bound = this.#bound
-    if (!bound) {
-      const err = new HostError('protocol_error', 'sealed frame on a connection without a session key', { retryable: false })
-      if (envelopePending && envelopePending.sentBytes !== undefined) this.#fail(envelopePending, err)
-      else this.#emitError(err)
-      return
-    }
-    let plain: Record<string, unknown>
-    try {
-      plain = openSealed(frame, bound.key)
-    } catch (err) {
-      if (envelopePending && envelopePending.sentBytes !== undefined) this.#fail(envelopePending, err as HostError)
-      else this.#emitError(err as Error)
-      return
-    }
-    if (plain.type === 'session_status' && (plain.id === undefined || plain.id === null)) {
-      if (typeof plain.status === 'string' && NOTICE_STATUSES.has(plain.status)) {
-        this.emit('notice', { type: 'session_status', status: plain.status as NoticeStatus, reason: typeof plain.reason === 'string' ? plain.reason : '' })
-      } else {
-        this.#emitError(new HostError('protocol_error', `unknown session_status ${JSON.stringify(plain.status)}`, { retryable: false }))
-      }
-      return
-    }
-    // Correlate by the id inside (authenticated), not the envelope's.
-    const id = typeof plain.id === 'string' ? plain.id : undefined
-    const p = id === undefined ? undefined : this.#pending.get(id)
-    if (!p || p.kind !== 'request' || p.sentBytes === undefined) return // late reply to a request that timed out
-    if (plain.ok === false) {
-      this.#fail(p, HostError.fromWire(plain.error, p.id))
-    } else if (plain.ok === true && plain.type === `${p.type}Response`) {
-      const { type: _type, id: _id, ok: _ok, ...fields } = plain
-      this.#succeed(p, fields)
-    } else {
-      this.#fail(p, new HostError('protocol_error', `malformed reply to ${p.type}`, { requestId: p.id, retryable: false }))
+  #apply(v: Verdict): void {
+    switch (v.kind) {
+      case 'ignore':
+        return
+      case 'error':
+        return this.#emitError(v.error)
+      case 'fail':
+        return this.#fail(v.pending, v.error)
+      case 'reply':
+        return this.#succeed(v.pending, v.fields)
+      case 'notice':
+        this.emit('notice', v.notice)
+        return
+      case 'bound':
+        // The host now holds K for this connection and restarts its counter.
+        this.#bound = { id: v.pending.target, key: v.key, counter: 0n }
+        this.#lastBound = v.pending.target
+        return this.#succeed(v.pending, v.info)
     }
   }
 
-  #onClose(ws: WebSocket, code: number, reasonBuf: Buffer): void {
-    if (ws !== this.#ws) return
-    this.#ws = undefined
-    const reason = reasonBuf.toString('utf8')
+  #onClose(socket: ClientSocket, code: number, reason: string): void {
+    if (socket !== this.#socket) return
+    this.#socket = undefined
     // Every request sent on this socket gets its answer now: a rejection.
-    const sent = [...this.#pending.values()].filter((p) => p.sentBytes !== undefined)
+    const sent = this.#book.sent()
     const tooBig = code === 1009 ? sent.reduce<Pending | undefined>((a, p) => (!a || (p.sentBytes ?? 0) > (a.sentBytes ?? 0) ? p : a), undefined) : undefined
     for (const p of sent) {
       if (p === tooBig) {
@@ -576,42 +484,37 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
     this.#initInFlight = undefined
     if (this.#closed) return
     this.emit('disconnected', { code, reason })
-    if (CLIENT_FAULT_CLOSE_CODES.has(code)) this.#faultCloses++
-    if (!this.#reconnect.enabled) {
-      this.#shutdown(new HostError('disconnected', `connection closed (${code}) and reconnect is disabled`, { retryable: false }))
-    } else if (this.#faultCloses >= MAX_CLIENT_FAULT_CLOSES) {
-      this.#shutdown(new HostError('disconnected', `the host closed the connection with code ${code} ${this.#faultCloses} times in a row; not reconnecting`, { retryable: false }))
-    } else if (!this.#reconnecting) {
-      void this.#reconnectLoop()
-    }
+    const stop = this.#policy.afterClose(code)
+    if (stop) this.#shutdown(stop)
+    else if (!this.#reconnecting) void this.#reconnectLoop()
   }
 
   async #reconnectLoop(): Promise<void> {
     this.#reconnecting = true
     try {
       for (let attempt = 1; !this.#closed; attempt++) {
-        if (attempt > this.#reconnect.maxAttempts) {
-          this.#shutdown(new HostError('disconnected', `gave up reconnecting after ${attempt - 1} attempts`, { retryable: false }))
+        const next = this.#policy.attempt(attempt)
+        if ('giveUp' in next) {
+          this.#shutdown(next.giveUp)
           return
         }
-        const delayMs = backoffDelay(attempt, this.#reconnect)
-        this.emit('reconnecting', { attempt, delayMs })
-        await this.#sleep(delayMs)
+        this.emit('reconnecting', { attempt, delayMs: next.delayMs })
+        await this.#sleep(next.delayMs)
         if (this.#closed) return
-        let ws: WebSocket
+        let socket: ClientSocket
         try {
-          ws = await this.#openSocket()
+          socket = await this.#openSocket()
         } catch (err) {
           if (isRetryableError(err)) continue
           this.#shutdown(err instanceof HostError ? err : new HostError('disconnected', String(err), { retryable: false }))
           return
         }
         if (this.#closed) {
-          ws.terminate()
+          socket.terminate()
           return
         }
-        if (ws.readyState !== WebSocket.OPEN) continue
-        this.#ws = ws
+        if (!socket.open) continue
+        this.#socket = socket
         const session = this.#lastBound
         if (session === undefined) {
           this.emit('reconnected', null)
@@ -629,10 +532,10 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
             this.#shutdown(err as HostError)
             return
           }
-          if (this.#ws === ws) {
-            this.#ws = undefined
+          if (this.#socket === socket) {
+            this.#socket = undefined
             this.#bound = undefined
-            ws.terminate()
+            socket.terminate()
           }
         }
       }
@@ -655,84 +558,46 @@ export class SessionClient extends EventEmitter<SessionClientEvents> {
   }
 
   /** Fetches host info (unless pinned) and opens a socket; resolves once it is open. */
-  async #openSocket(): Promise<WebSocket> {
+  async #openSocket(): Promise<ClientSocket> {
     if (!this.#pinnedKey) {
       const info = await fetchHostInfo(this.#endpoints.hostInfoUrl, this.#timeoutMs)
       this.#hostInfo = info
       this.#hostKey = decodeBase64(info.public_key, KEY_BYTES)
     }
     if (this.#closed) throw this.#closedError()
-    return new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(this.#endpoints.wsUrl, { handshakeTimeout: this.#timeoutMs })
-      this.#connecting = ws
-      const onOpenError = (err: Error): void => {
-        cleanup()
-        reject(new HostError('disconnected', `cannot open ${this.#endpoints.wsUrl}: ${err.message}`, { cause: err }))
-      }
-      const onOpenClose = (code: number): void => {
-        cleanup()
-        reject(new HostError('disconnected', `${this.#endpoints.wsUrl} closed while opening (${code})`))
-      }
-      const cleanup = (): void => {
-        if (this.#connecting === ws) this.#connecting = undefined
-        ws.off('error', onOpenError)
-        ws.off('close', onOpenClose)
-        ws.off('open', onOpen)
-      }
-      const onOpen = (): void => {
-        cleanup()
-        resolve(ws)
-      }
-      // The socket reports failures through 'close' (which follows every 'error').
-      ws.on('error', () => undefined)
-      ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary))
-      ws.on('close', (code, reason) => this.#onClose(ws, code, reason))
-      ws.once('open', onOpen)
-      ws.once('error', onOpenError)
-      ws.once('close', onOpenClose)
-    })
+    let socket: ClientSocket | undefined
+    const handlers = {
+      text: (data: string) => socket && this.#onText(socket, data),
+      binary: () => socket === this.#socket && this.#emitError(new HostError('protocol_error', 'host sent a binary frame', { retryable: false })),
+      close: (code: number, reason: string) => socket && this.#onClose(socket, code, reason),
+    }
+    try {
+      socket = await ClientSocket.open(this.#endpoints.wsUrl, this.#timeoutMs, handlers, (abort) => (this.#abortOpening = abort))
+    } finally {
+      this.#abortOpening = undefined
+    }
+    return socket
   }
 
   /** Stops for good: no more reconnects, every pending request rejected. */
   #shutdown(reason: HostError | undefined): void {
     if (this.#closed) return
     this.#closed = true
+    this.#unsubscribePageHide?.()
     this.#wakeSleep?.()
-    this.#connecting?.terminate()
-    this.#connecting = undefined
+    this.#abortOpening?.()
     const message = reason ? `the client stopped: ${reason.message}` : 'the client is closed'
-    for (const p of [...this.#pending.values()]) {
+    for (const p of this.#book.all()) {
       this.#fail(p, new HostError('disconnected', message, { requestId: p.id, retryable: false, cause: reason }))
     }
-    this.#queue = []
+    this.#book.clearQueue()
     if (reason) {
       // Gave up: drop the socket too (close() does it itself).
-      const ws = this.#ws
-      this.#ws = undefined
+      const socket = this.#socket
+      this.#socket = undefined
       this.#bound = undefined
-      if (ws) void closeSocket(ws)
+      if (socket) void socket.close(1000, 'client closed')
     }
     this.emit('closed', reason)
   }
-}
-
-function rawToString(data: WebSocket.RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8')
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  return Buffer.from(data).toString('utf8')
-}
-
-/** Closes cleanly; terminates if the peer does not finish the closing handshake in time. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve()
-  return new Promise((resolve) => {
-    ws.once('close', () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    const timer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS)
-    timer.unref()
-    if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
-    else ws.close(1000, 'client closed')
-  })
 }

@@ -2,8 +2,8 @@
 // milliseconds; Node's take tens of microseconds). Ed25519 is deterministic,
 // so native signatures equal tweetnacl's byte for byte.
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto'
-import { encodeBase64Url } from './encoding.js'
-import { SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES } from './nacl-sizes.js'
+import { encodeBase64Url } from '../shared/encoding.js'
+import { SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES } from '../shared/sizes.js'
 
 export function verifyDetached(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== SIGNATURE_BYTES || publicKey.length !== SIGN_PUBLIC_KEY_BYTES) return false

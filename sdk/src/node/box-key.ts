@@ -3,17 +3,10 @@
 // followed by tweetnacl's HSalsa20, exactly as NaCl derives it.
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto'
 import nacl from 'tweetnacl'
-import { encodeBase64Url } from './encoding.js'
-import { KEY_BYTES } from './nacl-sizes.js'
+import { encodeBase64Url } from '../shared/encoding.js'
+import { KEY_BYTES } from '../shared/sizes.js'
+import { boxKeyFromSharedSecret } from '../crypto/hsalsa20.js'
 
-const ZERO16 = new Uint8Array(16)
-// "expand 32-byte k", the Salsa20 constant NaCl feeds to HSalsa20.
-const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 121, 116, 101, 32, 107])
-
-// tweetnacl ships lowlevel at run time but leaves it out of its typings.
-const { crypto_core_hsalsa20 } = (nacl as unknown as {
-  lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number }
-}).lowlevel
 
 export function x25519PrivateKey(secretKey: Uint8Array): KeyObject {
   return x25519PrivateKeyFromPair(secretKey, nacl.scalarMult.base(secretKey))
@@ -25,8 +18,7 @@ export function boxBefore(peerPublicKey: Uint8Array, ourPrivateKey: KeyObject): 
   // JWK import is the cheap path: a DER import per call costs most of the gain.
   const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: encodeBase64Url(peerPublicKey) }, format: 'jwk' })
   const shared = diffieHellman({ privateKey: ourPrivateKey, publicKey })
-  const key = new Uint8Array(KEY_BYTES)
-  crypto_core_hsalsa20(key, ZERO16, new Uint8Array(shared), SIGMA)
+  const key = boxKeyFromSharedSecret(new Uint8Array(shared))
   shared.fill(0)
   return key
 }

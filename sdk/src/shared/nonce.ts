@@ -1,0 +1,29 @@
+// Nonces are 24 bytes (PROTOCOL.md §3). Client-to-host nonces carry a
+// big-endian uint64 counter in bytes 16-23; host-to-client nonces are fully
+// random. Random bytes come from WebCrypto, which Node and browsers both have.
+import { NONCE_BYTES } from './sizes.js'
+
+const COUNTER_OFFSET = 16
+
+export function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n)
+  // getRandomValues fills at most 65 536 bytes a call.
+  for (let i = 0; i < n; i += 65536) globalThis.crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536)))
+  return out
+}
+
+export function randomNonce(): Uint8Array {
+  return randomBytes(NONCE_BYTES)
+}
+
+export function nonceCounter(nonce: Uint8Array): bigint {
+  return new DataView(nonce.buffer, nonce.byteOffset, nonce.byteLength).getBigUint64(COUNTER_OFFSET, false)
+}
+
+/** A counter nonce: 16 random bytes, then `counter` big-endian. */
+export function counterNonce(counter: bigint): Uint8Array {
+  const nonce = new Uint8Array(NONCE_BYTES)
+  globalThis.crypto.getRandomValues(nonce.subarray(0, COUNTER_OFFSET))
+  new DataView(nonce.buffer).setBigUint64(COUNTER_OFFSET, counter, false)
+  return nonce
+}
