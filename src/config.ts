@@ -8,6 +8,7 @@ type Kind =
   | { type: 'string'; pattern?: RegExp; hint?: string }
   | { type: 'enum'; values: readonly string[] }
   | { type: 'bool' }
+  | { type: 'origins'; wildcard: boolean }
 
 interface Setting {
   env: string
@@ -67,10 +68,22 @@ export const SETTINGS = {
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', kind: int(0), default: '10000', doc: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; frames already received get up to half of it (at most 3 s) to be answered.' },
   trustProxy: { env: 'TRUST_PROXY', kind: { type: 'bool' }, default: 'false', doc: 'Trust `X-Forwarded-For` from the load balancer for client addresses.' },
   metricsEnabled: { env: 'METRICS_ENABLED', kind: { type: 'bool' }, default: 'true', doc: 'Serve Prometheus metrics at `GET /metrics`.' },
+  corsOrigins: {
+    env: 'CORS_ORIGINS',
+    kind: { type: 'origins', wildcard: true },
+    default: '*',
+    doc: 'Browser origins that may read `GET /v1/host` (CORS): `*` for any, or a comma-separated list such as `https://app.example.com,http://localhost:5173`.',
+  },
+  allowedOrigins: {
+    env: 'ALLOWED_ORIGINS',
+    kind: { type: 'origins', wildcard: false },
+    default: undefined,
+    doc: 'When set, a comma-separated list of the only `Origin`s whose WebSocket upgrades are accepted (others get HTTP 403); an upgrade without `Origin` (a non-browser client) is always accepted.',
+  },
 } as const satisfies Record<string, Setting>
 
 type Settings = typeof SETTINGS
-type ValueOf<K extends Kind> = K extends { type: 'int' } ? number : K extends { type: 'bool' } ? boolean : string
+type ValueOf<K extends Kind> = K extends { type: 'int' } ? number : K extends { type: 'bool' } ? boolean : K extends { type: 'origins' } ? readonly string[] : string
 type Default<S extends Setting> = S['default'] extends string ? never : undefined
 
 export type Config = {
@@ -84,7 +97,32 @@ export class ConfigError extends Error {
   }
 }
 
-function parseValue(key: string, s: Setting, raw: string): number | string | boolean {
+/** `scheme://host[:port]`, as a browser sends it in `Origin` (no path, no query). */
+const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s,]+\/?$/i
+
+/**
+ * A comma-separated list of origins, each normalised the way browsers
+ * serialise `Origin` (lower-case scheme and host, no default port), so a
+ * plain string comparison decides. `['*']` when the wildcard is allowed and given.
+ */
+function parseOrigins(raw: string, wildcard: boolean, fail: (expected: string) => never): readonly string[] {
+  const expected = `${wildcard ? '`*` or ' : ''}a comma-separated list of origins (scheme://host[:port])`
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e.length > 0)
+  if (entries.length === 0) fail(expected)
+  if (wildcard && entries.length === 1 && entries[0] === '*') return ['*']
+  return entries.map((e) => {
+    if (!ORIGIN.test(e)) return fail(expected)
+    let origin: string
+    try {
+      origin = new URL(e).origin
+    } catch {
+      return fail(expected)
+    }
+    return origin === 'null' ? fail(expected) : origin
+  })
+}
+
+function parseValue(key: string, s: Setting, raw: string): number | string | boolean | readonly string[] {
   const fail = (expected: string): never => {
     throw new ConfigError(`${s.env} must be ${expected} (got ${JSON.stringify(raw)})`)
   }
@@ -109,6 +147,8 @@ function parseValue(key: string, s: Setting, raw: string): number | string | boo
       if (raw.length === 0) fail('a non-empty string')
       if (k.pattern && !k.pattern.test(raw)) fail(k.hint ?? `a string matching ${k.pattern}`)
       return raw
+    case 'origins':
+      return parseOrigins(raw, k.wildcard, fail)
     default:
       throw new ConfigError(`unknown kind of setting ${key}`)
   }

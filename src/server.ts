@@ -115,7 +115,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // ws would close the socket (1007) on a text frame that is not UTF-8; the
   // contract wants a plaintext error and an open connection, so the router checks it.
   await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } })
-  registerHttpRoutes(app, ctx, state)
+  await registerHttpRoutes(app, ctx, state)
   registerWebSocketRoute(app, ctx, registry, state)
 
   // One timer each for all sessions and all sockets, not one per object.

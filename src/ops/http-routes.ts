@@ -1,6 +1,8 @@
 // Plain HTTP endpoints: host info (the contract's GET /v1/host), liveness,
-// readiness and metrics.
-import type { FastifyInstance } from 'fastify'
+// readiness and metrics. Only host info answers CORS: it is public and web
+// apps on their own origin read it before they open the WebSocket.
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import cors from '@fastify/cors'
 import { HOST_INFO_PATH, PROTOCOL_VERSION, type HostInfo } from '@rag-session-host/client/shared'
 import type { HostContext } from '../dispatch/context.js'
 import { VERSION } from '../version.js'
@@ -29,7 +31,16 @@ export function hostInfo(ctx: HostContext): HostInfo {
   }
 }
 
-export function registerHttpRoutes(app: FastifyInstance, ctx: HostContext, state: { ready: () => boolean }): void {
+/** CORS (CORS_ORIGINS) for GET /v1/host and its preflight; every other path answers none. */
+async function registerCors(app: FastifyInstance, origins: readonly string[]): Promise<void> {
+  const hostInfoCors = { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'HEAD'], maxAge: 600 }
+  const path = (req: FastifyRequest): string => req.url.split('?', 1)[0] ?? ''
+  // The preflight is one wildcard OPTIONS route, so the path decides here, not a route's config.
+  await app.register(cors, { delegator: (req, done) => done(null, path(req) === HOST_INFO_PATH ? hostInfoCors : { origin: false }) })
+}
+
+export async function registerHttpRoutes(app: FastifyInstance, ctx: HostContext, state: { ready: () => boolean }): Promise<void> {
+  await registerCors(app, ctx.config.corsOrigins)
   app.get(HOST_INFO_PATH, async () => hostInfo(ctx))
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
   app.get('/ready', { config: { rateLimit: false } }, async (_req, reply) => {
