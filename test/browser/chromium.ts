@@ -60,8 +60,8 @@ function staleBundleCheck(t: TAP): void {
 
 export interface Browser {
   context: BrowserContext
-  /** A new tab at `url`, once its module scripts have run (they set `data-ready` on the body). */
-  open(url: string): Promise<Page>
+  /** A new tab at `url`, once its module scripts have run (they set `data-ready` on the body); `before` runs in the page first. */
+  open(url: string, opts?: { before?: string }): Promise<Page>
 }
 
 /** Launches Chromium with a fresh profile; closed (and the profile removed) at teardown. */
@@ -83,8 +83,9 @@ export async function launchBrowser(t: { teardown(fn: () => unknown): void }): P
   })
   return {
     context,
-    async open(url) {
+    async open(url, opts = {}) {
       const page = await context.newPage()
+      if (opts.before) await page.addInitScript({ content: opts.before })
       // What the page logs goes to the test's output, to explain a failure.
       page.on('console', (m) => m.type() === 'error' && process.stderr.write(`[page ${m.type()}] ${m.text()}\n`))
       page.on('pageerror', (err) => process.stderr.write(`[page error] ${err.message}\n`))

@@ -220,6 +220,49 @@ browserSuite(t, 'SDK bundle in Chromium', () => {
     t.not([...session!.connections][0], connB, 'a new connection')
   })
 
+  t.test('WebCrypto: the identity key is imported once; a browser without X25519 falls back to tweetnacl', async (t) => {
+    const pages = await startStaticServer(pageFiles)
+    t.teardown(() => pages.close())
+    const host = await startHost(t)
+    const browser = await launchBrowser(t)
+    const scenario = async ({ hostUrl, session }: { hostUrl: string; session: string }) => {
+      const w = globalThis as unknown as PageGlobals
+      const identity = w.sdk.generateIdentity()
+      const client = await w.sdk.SessionClient.connect(hostUrl, { identity })
+      const before = client.cryptoBackend
+      const inits = []
+      // The first init, then two key rotations: three signatures with one identity.
+      for (let i = 0; i < 3; i++) inits.push(await client.openSession(session))
+      await client.appendMessage('user', 'signed and boxed')
+      const history = await client.getHistory()
+      await client.close()
+      return { before, after: client.cryptoBackend, created: inits.map((x) => x.created), history: history.messages.map((m) => m.content), imports: (globalThis as { ed25519Imports?: number }).ed25519Imports }
+    }
+
+    // Counts the Ed25519 imports; the SDK keeps the imported key while the identity stays the same.
+    const counting = await browser.open(`${pages.url}/`, {
+      before: `globalThis.ed25519Imports = 0
+        const importKey = SubtleCrypto.prototype.importKey
+        SubtleCrypto.prototype.importKey = function (format, data, alg, ...rest) {
+          if (format === 'jwk' && (alg === 'Ed25519' || alg?.name === 'Ed25519')) globalThis.ed25519Imports++
+          return importKey.call(this, format, data, alg, ...rest)
+        }`,
+    })
+    const web = await counting.evaluate(scenario, { hostUrl: host.url, session: 'webcrypto' })
+    t.same(web, { before: 'webcrypto', after: 'webcrypto', created: [true, false, false], history: ['signed and boxed'], imports: 1 })
+
+    // A browser whose WebCrypto has no X25519 (older Safari and Firefox): tweetnacl takes over for good.
+    const noX25519 = await browser.open(`${pages.url}/`, {
+      before: `const generateKey = SubtleCrypto.prototype.generateKey
+        SubtleCrypto.prototype.generateKey = function (alg, ...rest) {
+          if (alg === 'X25519' || alg?.name === 'X25519') return Promise.reject(new DOMException('Algorithm: Unrecognized name', 'NotSupportedError'))
+          return generateKey.call(this, alg, ...rest)
+        }`,
+    })
+    const nacl = await noX25519.evaluate(scenario, { hostUrl: host.url, session: 'tweetnacl' })
+    t.match(nacl, { before: 'webcrypto', after: 'tweetnacl', created: [true, false, false], history: ['signed and boxed'] })
+  })
+
   t.test('a page on an origin outside CORS_ORIGINS and ALLOWED_ORIGINS cannot connect', async (t) => {
     const pages = await startStaticServer(pageFiles)
     t.teardown(() => pages.close())

@@ -24,9 +24,10 @@ export function webInitCrypto(subtle: SubtleCrypto | undefined = globalThis.cryp
   }
 
   async function sign(web: SubtleCrypto, message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
-    if (signing?.secretKey !== secretKey) {
+    // Compared by content: callers decode the identity afresh for every init.
+    if (!signing || !sameBytes(signing.secretKey, secretKey)) {
       const jwk: JsonWebKey = { kty: 'OKP', crv: 'Ed25519', d: encodeBase64Url(secretKey.subarray(0, 32)), x: encodeBase64Url(secretKey.subarray(32)) }
-      signing = { secretKey, key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) as Promise<CryptoKey> }
+      signing = { secretKey: secretKey.slice(), key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) as Promise<CryptoKey> }
     }
     return new Uint8Array(await web.sign({ name: 'Ed25519' }, await signing.key, message as BufferSource))
   }
@@ -57,4 +58,11 @@ export function webInitCrypto(subtle: SubtleCrypto | undefined = globalThis.cryp
       return fallback.signDetached(message, secretKey)
     },
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
 }
