@@ -102,5 +102,5 @@ async function run(ctx: HostContext, peer: Peer, { requestId, key, session, requ
   }
   const { reply, plaintext } = encodeOperationReply(request.type, result, ctx.config.maxFrameBytes)
   ctx.metrics.requests.inc({ op: opLabel, outcome: reply.ok ? 'ok' : (reply.error?.code ?? 'internal') })
-  return { reply: { kind: 'sealed', id: requestId, key, plaintext, op: opLabel, startedAt }, ...(notices ? { notices } : {}) }
+  return { reply: { kind: 'sealed', id: requestId, key, plaintext, op: opLabel, startedAt, log }, ...(notices ? { notices } : {}) }
 }

@@ -1,6 +1,7 @@
 // What handling one frame gives back to transport: the frame's one reply, and
 // the notices it raised for other connections. Plain values, built through
 // protocol/: dispatch never seals or sends; transport/outbound.ts does both.
+import type { Logger } from 'pino'
 import type { PlainErrorFrame, SessionInitAck, SessionInitInfo, SessionStatusNotice } from '@rag-session-host/client/shared'
 import type { ConnectionKey } from '../crypto/key-store.js'
 
@@ -11,9 +12,10 @@ export type Reply =
   | { kind: 'init'; id: string; key: ConnectionKey; info: SessionInitInfo }
   /**
    * A `<type>Response` (§4.4) as UTF-8 JSON, sealed under the key the request
-   * came with. `op` and `startedAt` time the request until its reply is sent.
+   * came with. `op` and `startedAt` time the request until its reply is sent;
+   * `log` is the request's logger.
    */
-  | { kind: 'sealed'; id: string; key: ConnectionKey; plaintext: Uint8Array; op: string; startedAt: bigint }
+  | { kind: 'sealed'; id: string; key: ConnectionKey; plaintext: Uint8Array; op: string; startedAt: bigint; log: Logger }
 
 /** A notice (§6) for one connection, sealed under its own key for `sessionId`. */
 export interface Notice {

@@ -3,7 +3,6 @@
 // key went while its request ran (the socket closed, or the session was
 // dropped and its keys wiped) is answered in plaintext instead, so every
 // request still gets exactly one reply (§4.4).
-import type { Logger } from 'pino'
 import { encodeUtf8, type SessionStatusNotice } from '@rag-session-host/client/shared'
 import type { ConnectionKey, KeyStore } from '../crypto/key-store.js'
 import { sealBase64, type SecretboxOffload } from '../crypto/secretbox.js'
@@ -15,7 +14,6 @@ import { initAccepted, initRejected, plainError, sealedEnvelope, type Sealed } f
 /** What sending needs of a connection. */
 export interface OutboundConnection {
   readonly id: string
-  readonly log: Logger
   /** False once the socket is closing: nobody is left to answer. */
   readonly open: boolean
   /** Writes one text frame (nothing once the socket is closing). */
@@ -60,14 +58,14 @@ export class Outbound {
     return true
   }
 
-  async #sealed(conn: OutboundConnection, { id, key, plaintext, op }: SealedReply): Promise<void> {
+  async #sealed(conn: OutboundConnection, { id, key, plaintext, op, log }: SealedReply): Promise<void> {
     let sealed: Sealed | undefined
     try {
       // Checked before sealing (a wiped key seals nothing the client can open) and after (it may go while the worker seals).
       if (this.keys.isCurrent(key)) sealed = await this.secretbox.seal(plaintext, key.key)
     } catch (err) {
-      if (!conn.open) return conn.log.debug({ event: 'reply.dropped', op, req_id: id }, 'reply not sealed; the socket is closing')
-      conn.log.error({ event: 'reply.fault', op, req_id: id, err }, 'could not seal the reply')
+      if (!conn.open) return log.debug({ event: 'reply.dropped', op }, 'reply not sealed; the socket is closing')
+      log.error({ event: 'reply.fault', op, err }, 'could not seal the reply')
       return this.#write(conn, plainError(id, err))
     }
     if (sealed && this.keys.isCurrent(key)) return this.#write(conn, sealedEnvelope(id, key.sessionId, sealed))
