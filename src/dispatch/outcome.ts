@@ -8,8 +8,8 @@ import type { ConnectionKey } from '../crypto/key-store.js'
 export type Reply =
   /** Sent as it is: a plaintext error (§4.3, §7) or a refused init. */
   | { kind: 'plain'; frame: PlainErrorFrame | SessionInitAck }
-  /** An accepted init: `info` goes back sealed under the key it installed (§3.3). */
-  | { kind: 'init'; id: string; key: ConnectionKey; info: SessionInitInfo }
+  /** An accepted init: `info` goes back sealed under the key it installed for `sessionId` (§3.3). */
+  | { kind: 'init'; id: string; sessionId: string; info: SessionInitInfo }
   /**
    * A `<type>Response` (§4.4) as UTF-8 JSON, sealed under the key the request
    * came with. `op` and `startedAt` time the request until its reply is sent;

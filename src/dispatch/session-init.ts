@@ -116,8 +116,6 @@ function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
   if (created) log.info({ event: 'session.created', owner: a.clientPub }, 'session created')
   else log.info({ event: 'session.reinit', status: session.status, attempt: session.attempt, ...counts }, 'session re-initialised, state kept')
 
-  const key = ctx.keys.get(peer.id, a.sessionId)
-  if (!key) throw new Error('the key just installed is not there')
   const info = {
     created,
     attempt: session.attempt,
@@ -127,7 +125,7 @@ function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
     history: session.history.countFor(session.attempt),
     history_total: session.history.total,
   }
-  return { reply: { kind: 'init', id: a.requestId, key, info } }
+  return { reply: { kind: 'init', id: a.requestId, sessionId: a.sessionId, info } }
 }
 
 export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObject, throttleMs: number): Outcome {

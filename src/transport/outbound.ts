@@ -36,10 +36,12 @@ export class Outbound {
     switch (reply.kind) {
       case 'plain':
         return this.#write(conn, reply.frame)
-      case 'init':
-        if (!this.keys.isCurrent(reply.key)) return this.#write(conn, initRejected(reply.id, sessionGone('init')))
+      case 'init': {
+        const key = this.keys.get(conn.id, reply.sessionId)
+        if (!key) return this.#write(conn, initRejected(reply.id, sessionGone('init')))
         // The ack is a few hundred bytes: sealing inline costs microseconds.
-        return this.#write(conn, initAccepted(reply.id, this.#sealInline(reply.key, reply.info)))
+        return this.#write(conn, initAccepted(reply.id, this.#sealInline(key, reply.info)))
+      }
       case 'sealed':
         await this.#sealed(conn, reply)
         this.metrics.requestSeconds.observe({ op: reply.op }, Number(process.hrtime.bigint() - reply.startedAt) / 1e9)
