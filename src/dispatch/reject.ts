@@ -7,7 +7,7 @@ import type { HostContext, Peer } from './context.js'
 import type { Outcome } from './outcome.js'
 
 /** Where the frame was refused: unreadable or unknown frames (§4.3 stage "frame"), encrypted_message envelopes (§4.3), session inits (§3.2). */
-export type RejectStage = 'frame' | 'envelope' | 'init'
+type RejectStage = 'frame' | 'envelope' | 'init'
 
 const countEnvelopeError = (m: HostMetrics, code: string): void => m.envelopeErrors.inc({ code })
 

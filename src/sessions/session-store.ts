@@ -46,16 +46,8 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     return this.#sessions.size
   }
 
-  get capacity(): number {
-    return this.#opts.maxSessions
-  }
-
   get(sessionId: string): Session<V> | undefined {
     return this.#sessions.get(sessionId)
-  }
-
-  values(): IterableIterator<Session<V>> {
-    return this.#sessions.values()
   }
 
   /**
