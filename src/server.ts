@@ -15,9 +15,9 @@ import { HttpLogController } from './ops/http-log.js'
 import { registerHttpRoutes } from './ops/http-routes.js'
 import { createLogger } from './ops/logger.js'
 import { HostMetrics } from './ops/metrics.js'
-import { statusNotice } from './protocol/replies.js'
 import { SessionStore } from './sessions/session-store.js'
 import { ConnectionRegistry } from './transport/connection-registry.js'
+import { Outbound } from './transport/outbound.js'
 import { registerWebSocketRoute } from './transport/websocket-route.js'
 import { VectorEngine, type SessionVectors } from './vectors/index.js'
 
@@ -36,8 +36,6 @@ export interface BuildOptions {
   now?: () => number
 }
 
-/** WebSocket close code "going away", sent to clients at shutdown. */
-const CLOSE_GOING_AWAY = 1001
 /** Longest wait at shutdown for frames already received to be answered. */
 const DRAIN_MAX_MS = 3000
 
@@ -74,13 +72,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   })
   const keys = new KeyStore()
   const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
-  const registry = new ConnectionRegistry()
+  const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
   const metrics = new HostMetrics({
     sessionsByStatus: () => sessions.countByStatus(),
     vectors: () => vectors.stats(),
     keys: () => keys.size,
     replayCache: () => replays.size,
   })
+  const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound: new Outbound(keys, secretbox, metrics) })
   const ctx: HostContext = {
     config,
     identity,
@@ -88,15 +87,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     replays,
     sessions,
     vectors,
-    secretbox: new SecretboxOffload(config.cryptoOffloadBytes),
+    secretbox,
     metrics,
     connections: registry,
     log,
     now,
   }
-  sessions.on('dropped', (session, reason) => {
-    if (reason !== 'shutdown') registry.sessionDropped(ctx, session, reason)
-  })
+  // A dropped session's keys are wiped as it is dropped (after its evicted notices are sealed).
+  sessions.on('dropped', (session, reason) => registry.sessionDropped(session, reason))
 
   let ready = false
   const state = { ready: () => ready }
@@ -137,18 +135,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       clearInterval(heartbeat)
       log.info({ event: 'host.stopping', connections: registry.size, sessions: sessions.size }, 'host stopping')
       // Answer what clients already sent, then tell them and close.
-      const drainMs = Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2)
-      await Promise.all(
-        [...registry.values()].map(async (conn) => {
-          await conn.drain(drainMs)
-          const sessionId = keys.sessionOf(conn.id)
-          if (sessionId !== undefined) await conn.sendSealed(null, sessionId, statusNotice('shutting_down', 'host is shutting down')).catch(() => false)
-          conn.close(CLOSE_GOING_AWAY, 'host shutting down')
-        }),
-      )
+      await registry.shutdown(Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2))
       await app.close()
       sessions.clear()
-      await Promise.all([vectors.close(), ctx.secretbox.close()])
+      await Promise.all([vectors.close(), secretbox.close()])
       log.info({ event: 'host.stopped' }, 'host stopped')
     })())
 

@@ -13,16 +13,10 @@ import type { SessionVectors, VectorEngine } from '../vectors/index.js'
 
 export type HostSession = Session<SessionVectors>
 
-export interface ConnectionPort {
+/** The connection a frame came in on, as dispatch sees it: who it is, where to log. Dispatch never writes to it. */
+export interface Peer {
   readonly id: string
   readonly log: Logger
-  /** True until the socket has closed. */
-  readonly open: boolean
-  sendPlain(frame: object): void
-  /** Seals `plaintext` (an object, or its JSON as UTF-8 bytes) with the connection's current key for `sessionId` and sends it; false if it holds none. */
-  sendSealed(id: string | null, sessionId: string, plaintext: object | Uint8Array): Promise<boolean>
-  /** Milliseconds until this connection may send another request; 0 when it may now. */
-  throttle(): number
 }
 
 export interface HostContext {
@@ -34,7 +28,8 @@ export interface HostContext {
   readonly vectors: VectorEngine
   readonly secretbox: SecretboxOffload
   readonly metrics: HostMetrics
-  readonly connections: ReadonlyMap<string, ConnectionPort>
+  /** The open connections (ops reports how many). */
+  readonly connections: ReadonlyMap<string, Peer>
   readonly log: Logger
   now(): number
 }

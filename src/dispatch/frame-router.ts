@@ -1,13 +1,15 @@
 // First stop of every inbound frame: what cannot be parsed gets a plaintext
 // error, and the connection stays open; the rest goes to its frame handler.
+// Returns what to send; transport sends it.
 import { decodeUtf8 } from '@rag-session-host/client/shared'
 import type { Preopened } from '../crypto/frame-preopen.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, isObject, parseJson, type JsonObject } from '../protocol/inbound.js'
-import { plainError } from '../protocol/replies.js'
-import type { ConnectionPort, HostContext } from './context.js'
-import { handleEncryptedMessage, handlePreopened } from './encrypted-message.js'
+import type { HostContext, Peer } from './context.js'
+import { handleEncryptedMessage } from './encrypted-message.js'
+import type { Outcome } from './outcome.js'
+import { rejectFrame } from './reject.js'
 import { handleSessionInit } from './session-init.js'
 
 const INVALID = {
@@ -17,55 +19,53 @@ const INVALID = {
 } as const
 
 /** The worker's reading of a large frame; undefined (parse inline instead) if the worker failed. */
-async function preopen(ctx: HostContext, conn: ConnectionPort, data: Buffer, entry: ConnectionKey): Promise<Preopened | undefined> {
+async function preopen(ctx: HostContext, peer: Peer, data: Buffer, key: ConnectionKey): Promise<Preopened | undefined> {
   try {
-    const pre = await ctx.secretbox.preopen(data, entry.sessionId, entry.key)
+    const pre = await ctx.secretbox.preopen(data, key.sessionId, key.key)
     ctx.metrics.offloadedFrames.inc({ outcome: pre.kind })
     return pre
   } catch (err) {
     ctx.metrics.offloadedFrames.inc({ outcome: 'failed' })
-    conn.log.warn({ event: 'offload.failed', err: { message: err instanceof Error ? err.message : String(err) } }, 'worker failed; frame handled inline')
+    peer.log.warn({ event: 'offload.failed', err: { message: err instanceof Error ? err.message : String(err) } }, 'worker failed; frame handled inline')
     return undefined
   }
 }
 
-export async function routeFrame(ctx: HostContext, conn: ConnectionPort, data: Buffer, isBinary: boolean, throttleMs: number): Promise<void> {
-  const reject = (id: string | null, err: ProtocolError, frameType: string): void => {
+/** The frame as a JSON object, or the reason it is not one. */
+function parseFrame(data: Buffer): JsonObject | keyof typeof INVALID {
+  const text = decodeUtf8(data)
+  if (text === undefined) return 'utf8'
+  const parsed = parseJson(text)
+  if (!parsed.ok) return 'json'
+  return isObject(parsed.value) ? parsed.value : 'object'
+}
+
+export async function routeFrame(ctx: HostContext, peer: Peer, data: Buffer, isBinary: boolean, throttleMs: number): Promise<Outcome> {
+  const reject = (id: string | null, err: ProtocolError, frameType: string): Outcome => {
     ctx.metrics.frames.inc({ type: frameType })
-    ctx.metrics.envelopeErrors.inc({ code: err.code })
-    conn.log.info({ event: 'frame.rejected', code: err.code, req_id: id }, err.message)
-    conn.sendPlain(plainError(id, err))
+    return rejectFrame(ctx, peer, 'frame', id, err)
   }
   if (isBinary) return reject(null, badRequest('binary frames are not accepted; send JSON text'), 'binary')
 
-  let frame: JsonObject
   // A large frame on a connection holding a key is parsed and opened on the
   // worker: parsing a multi-megabyte envelope here would stall every connection.
-  const entry = data.length >= ctx.config.cryptoOffloadBytes ? ctx.keys.entryOf(conn.id) : undefined
-  const pre = entry ? await preopen(ctx, conn, data, entry) : undefined
-  if (entry && pre) {
+  const key = data.length >= ctx.config.cryptoOffloadBytes ? ctx.keys.entryOf(peer.id) : undefined
+  const pre = key ? await preopen(ctx, peer, data, key) : undefined
+  if (key && pre && pre.kind !== 'frame') {
     if (pre.kind === 'invalid') return reject(null, badRequest(INVALID[pre.reason]), 'invalid')
-    if (pre.kind !== 'frame') {
-      ctx.metrics.frames.inc({ type: 'encrypted_message' })
-      return handlePreopened(ctx, conn, entry, pre, throttleMs)
-    }
-    frame = pre.frame
-  } else {
-    const text = decodeUtf8(data)
-    if (text === undefined) return reject(null, badRequest(INVALID.utf8), 'invalid')
-    const parsed = parseJson(text)
-    if (!parsed.ok) return reject(null, badRequest(INVALID.json), 'invalid')
-    if (!isObject(parsed.value)) return reject(null, badRequest(INVALID.object), 'invalid')
-    frame = parsed.value
+    ctx.metrics.frames.inc({ type: 'encrypted_message' })
+    return handleEncryptedMessage(ctx, peer, { pre, key }, throttleMs)
   }
+  const frame = pre?.kind === 'frame' ? pre.frame : parseFrame(data)
+  if (typeof frame === 'string') return reject(null, badRequest(INVALID[frame]), 'invalid')
 
   switch (frame.type) {
     case 'encrypted_session_init':
       ctx.metrics.frames.inc({ type: frame.type })
-      return handleSessionInit(ctx, conn, frame, throttleMs)
+      return handleSessionInit(ctx, peer, frame, throttleMs)
     case 'encrypted_message':
       ctx.metrics.frames.inc({ type: frame.type })
-      return handleEncryptedMessage(ctx, conn, frame, throttleMs)
+      return handleEncryptedMessage(ctx, peer, { frame }, throttleMs)
     default:
       if (throttleMs > 0) return reject(frameId(frame), new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs), 'unknown')
       return reject(frameId(frame), badRequest('unknown frame type'), 'unknown')

@@ -1,16 +1,16 @@
-// encrypted_session_init (contract section 2): every check in the contract's
-// order, and nothing changes until all of them have passed.
+// encrypted_session_init (§3.2): every check in the contract's order, and
+// nothing changes until all of them have passed.
 import nacl from 'tweetnacl'
 import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
-import { decodeBase64, decodeUtf8, encodeUtf8, KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES, initSignatureText, isSessionId, type SessionInitInfo } from '@rag-session-host/client/shared'
-import { sealBase64 } from '../crypto/secretbox.js'
+import { decodeBase64, decodeUtf8, encodeUtf8, KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES, initSignatureText, isSessionId } from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
-import { initAccepted, initRejected } from '../protocol/replies.js'
-import type { ConnectionPort, HostContext, HostSession } from './context.js'
+import type { HostContext, Peer } from './context.js'
+import type { Outcome } from './outcome.js'
+import { rejectFrame } from './reject.js'
 
 /** Base64 characters of the largest init ciphertext accepted (48 KiB of payload). */
-export const MAX_INIT_CIPHERTEXT_CHARS = 64 * 1024
+const MAX_INIT_CIPHERTEXT_CHARS = 64 * 1024
 
 interface Accepted {
   requestId: string
@@ -19,7 +19,6 @@ interface Accepted {
   clientPub: string
   sessionKey: Uint8Array
   newAttempt: boolean
-  existing: HostSession | undefined
 }
 
 /** Checks 1 to 8. Pure with respect to host state: throws the first failure. */
@@ -87,33 +86,37 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   const wait = ctx.replays.waitForRoom(now)
   if (wait > 0) throw new ProtocolError('rate_limited', 'too many session inits; retry later', wait)
 
-  return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true, existing }
+  return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true }
 }
 
-/** All checks passed: create or resume the session, rotate the key, bind the connection. */
-function apply(ctx: HostContext, conn: ConnectionPort, a: Accepted): { session: HostSession; info: SessionInitInfo } {
+/** All checks passed: create or resume the session, rotate the key, bind the connection (§3.3). */
+function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
+  // Leave the previous session first: making room for the new one may drop
+  // it, and this connection, already on its way out, is not to be evicted.
+  const previous = ctx.keys.forget(peer.id)
+  const moved = previous !== undefined && previous !== a.sessionId
+  if (moved) {
+    const old = ctx.sessions.get(previous)
+    if (old) ctx.sessions.unbind(old, peer.id)
+  }
   const { session, created } = ctx.sessions.ensureSessionExists(a.sessionId, a.clientPub)
-  const log = conn.log.child({ session_id: session.id, session_seq: session.seq, req_id: a.requestId })
+  const log = peer.log.child({ session_id: session.id, session_seq: session.seq, req_id: a.requestId })
+  if (moved) log.info({ event: 'connection.unbound', previous_session_id: previous }, 'connection moved to another session')
   if (!created && a.newAttempt) {
     ctx.sessions.startAttempt(session)
     log.info({ event: 'session.attempt_started', attempt: session.attempt }, 'new attempt started')
   }
   ctx.replays.add(a.ephPub, ctx.now())
 
-  const previous = ctx.keys.rotate(conn.id, a.sessionId, a.sessionKey)
-  if (previous !== undefined && previous !== a.sessionId) {
-    const old = ctx.sessions.get(previous)
-    if (old) ctx.sessions.unbind(old, conn.id)
-    log.info({ event: 'connection.unbound', previous_session_id: previous }, 'connection moved to another session')
-  }
-  ctx.sessions.bind(session, conn.id)
+  ctx.keys.rotate(peer.id, a.sessionId, a.sessionKey)
+  ctx.sessions.bind(session, peer.id)
   log.info({ event: 'key.rotated', replaced: previous === a.sessionId }, 'session key installed')
 
   const counts = { vectors: session.vectors.count, history_total: session.history.total }
   if (created) log.info({ event: 'session.created', owner: a.clientPub }, 'session created')
   else log.info({ event: 'session.reinit', status: session.status, attempt: session.attempt, ...counts }, 'session re-initialised, state kept')
 
-  const info: SessionInitInfo = {
+  const info = {
     created,
     attempt: session.attempt,
     status: session.status,
@@ -122,33 +125,22 @@ function apply(ctx: HostContext, conn: ConnectionPort, a: Accepted): { session: 
     history: session.history.countFor(session.attempt),
     history_total: session.history.total,
   }
-  return { session, info }
+  return { reply: { kind: 'init', id: a.requestId, sessionId: a.sessionId, info } }
 }
 
-export function handleSessionInit(ctx: HostContext, conn: ConnectionPort, frame: JsonObject, throttleMs: number): void {
+export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObject, throttleMs: number): Outcome {
   let accepted: Accepted
   try {
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
     accepted = check(ctx, frame)
   } catch (err) {
-    const code = err instanceof ProtocolError ? err.code : 'internal'
-    ctx.metrics.inits.inc({ outcome: code })
-    conn.log.info(
-      { event: 'init.rejected', code, session_id: isSessionId(frame.session_id) ? frame.session_id : undefined, req_id: frameId(frame) },
-      'session init rejected',
-    )
-    if (!(err instanceof ProtocolError)) conn.log.error({ event: 'init.fault', err }, 'session init fault')
-    conn.sendPlain(initRejected(frameId(frame), err))
-    return
+    return rejectFrame(ctx, peer, 'init', frameId(frame), err, { session_id: isSessionId(frame.session_id) ? frame.session_id : undefined })
   }
   try {
-    const { info } = apply(ctx, conn, accepted)
+    const outcome = apply(ctx, peer, accepted)
     ctx.metrics.inits.inc({ outcome: 'ok' })
-    // The ack is a few hundred bytes: sealing inline costs microseconds.
-    conn.sendPlain(initAccepted(accepted.requestId, sealBase64(encodeUtf8(JSON.stringify(info)), accepted.sessionKey)))
+    return outcome
   } catch (err) {
-    ctx.metrics.inits.inc({ outcome: 'internal' })
-    conn.log.error({ event: 'init.fault', err, req_id: accepted.requestId }, 'session init fault')
-    conn.sendPlain(initRejected(accepted.requestId, err))
+    return rejectFrame(ctx, peer, 'init', accepted.requestId, err, { session_id: accepted.sessionId })
   }
 }

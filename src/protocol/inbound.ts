@@ -2,7 +2,7 @@
 // check throws ProtocolError('bad_request') with a message that names the
 // field; none of them echoes a value back.
 import { badRequest } from './errors.js'
-import { isRequestId, isSessionId, type JsonObject, type SessionInitPayload, isObject } from '@rag-session-host/client/shared'
+import { decodeBase64, isRequestId, isSessionId, NONCE_BYTES, type JsonObject, type SessionInitPayload, isObject } from '@rag-session-host/client/shared'
 
 export { isObject, type JsonObject } from '@rag-session-host/client/shared'
 
@@ -36,7 +36,25 @@ export function requireString(frame: JsonObject, field: string): string {
   return v
 }
 
-/** Shape of the decrypted init payload (contract section 2, check 3). */
+/** The fields of an encrypted_message envelope (§4.1), checked in the order of §4.3. The ciphertext's base64 is checked when it is opened. */
+export interface Envelope {
+  requestId: string
+  sessionId: string
+  nonce: Uint8Array
+  ciphertext: string
+}
+
+export function parseEnvelope(frame: JsonObject): Envelope {
+  const requestId = requireRequestId(frame)
+  const sessionId = requireSessionId(frame)
+  const nonce = decodeBase64(frame.nonce, NONCE_BYTES)
+  if (!nonce) throw badRequest('nonce must be base64 of 24 bytes')
+  const ciphertext = frame.ciphertext
+  if (typeof ciphertext !== 'string') throw badRequest('ciphertext must be base64')
+  return { requestId, sessionId, nonce, ciphertext }
+}
+
+/** Shape of the decrypted init payload (§3.2, check 3). */
 export function parseInitPayload(value: unknown): SessionInitPayload {
   if (!isObject(value)) throw badRequest('init payload must be a JSON object')
   const { session_key, client_pub, ts, sig, new_attempt } = value

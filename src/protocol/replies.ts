@@ -1,7 +1,13 @@
 // Every frame the host sends is built here, so none can leave without the
 // fields the contract requires (type, id, ok, and a typed error).
-import { toWireError, type WireError } from './errors.js'
-import type { NoticeStatus, PlainErrorFrame, SessionInitAck, SessionStatusNotice } from '@rag-session-host/client/shared'
+import { encodeUtf8, MAC_BYTES } from '@rag-session-host/client/shared'
+import { limitExceeded, toWireError, type WireError } from './errors.js'
+import type { EncryptedFrame, NoticeStatus, PlainErrorFrame, SessionInitAck, SessionStatusNotice } from '@rag-session-host/client/shared'
+
+export interface Sealed {
+  nonce: string
+  ciphertext: string
+}
 
 export function plainError(id: string | null, err: unknown): PlainErrorFrame {
   return { type: 'error', id, ok: false, error: toWireError(err) }
@@ -11,7 +17,7 @@ export function initRejected(id: string | null, err: unknown): SessionInitAck {
   return { type: 'session_init_ack', id, ok: false, error: toWireError(err) }
 }
 
-export function initAccepted(id: string, sealed: { nonce: string; ciphertext: string }): SessionInitAck {
+export function initAccepted(id: string, sealed: Sealed): SessionInitAck {
   return { type: 'session_init_ack', id, ok: true, nonce: sealed.nonce, ciphertext: sealed.ciphertext }
 }
 
@@ -23,7 +29,7 @@ export interface OperationReply {
   [field: string]: unknown
 }
 
-export function responseType(requestType: string): string {
+function responseType(requestType: string): string {
   return `${requestType}Response`
 }
 
@@ -36,10 +42,41 @@ export function operationFailed(requestType: string, id: string, err: unknown): 
   return { type: responseType(requestType), id, ok: false, error: toWireError(err) }
 }
 
-export function statusNotice(status: NoticeStatus, reason: string): SessionStatusNotice {
+/** Upper bound of the sealed envelope's size for a plaintext of `bytes`: base64 of (plaintext + MAC), plus the envelope's fields. */
+function sealedFrameBytes(bytes: number): number {
+  return Math.ceil(((bytes + MAC_BYTES) * 4) / 3) + 512
+}
+
+/**
+ * The reply as the UTF-8 JSON that will be sealed. A reply whose sealed frame
+ * would exceed `maxFrameBytes` (the client could not receive it) is replaced
+ * by a typed `limit_exceeded` (§4.4).
+ */
+export function encodeOperationReply(requestType: string, reply: OperationReply, maxFrameBytes: number): { reply: OperationReply; plaintext: Uint8Array } {
+  const plaintext = encodeUtf8(JSON.stringify(reply))
+  if (sealedFrameBytes(plaintext.length) <= maxFrameBytes) return { reply, plaintext }
+  const limited = operationFailed(requestType, reply.id, limitExceeded('the reply would exceed max_frame_bytes; ask for less (limit, before_seq, k)'))
+  return { reply: limited, plaintext: encodeUtf8(JSON.stringify(limited)) }
+}
+
+// Notices (§6): one builder each, so their reasons are written in one place.
+function statusNotice(status: NoticeStatus, reason: string): SessionStatusNotice {
   return { type: 'session_status', status, reason }
 }
 
-export function sealedEnvelope(id: string | null, sessionId: string, sealed: { nonce: string; ciphertext: string }) {
-  return { type: 'encrypted_message' as const, id, session_id: sessionId, nonce: sealed.nonce, ciphertext: sealed.ciphertext }
+export function endedNotice(): SessionStatusNotice {
+  return statusNotice('ended', 'ended_by_client')
+}
+
+export function evictedNotice(reason: 'retention' | 'reclaimed'): SessionStatusNotice {
+  return statusNotice('evicted', reason)
+}
+
+export function shuttingDownNotice(): SessionStatusNotice {
+  return statusNotice('shutting_down', 'host is shutting down')
+}
+
+/** A sealed reply (`id` of its request) or notice (`id: null`), §4.4. */
+export function sealedEnvelope(id: string | null, sessionId: string, sealed: Sealed): EncryptedFrame {
+  return { type: 'encrypted_message', id, session_id: sessionId, nonce: sealed.nonce, ciphertext: sealed.ciphertext }
 }

@@ -1,5 +1,5 @@
 // The in-memory, capacity-limited store of sessions, and their lifecycle
-// (contract section 7): active -> detached -> abandoned -> dropped, and
+// (§8): active -> detached -> abandoned -> dropped, and
 // ended -> dropped. It never replaces or empties a session that exists.
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
@@ -19,10 +19,11 @@ export interface SessionStoreOptions<V extends SessionData> {
   now?: () => number
 }
 
-export type DropReason = 'retention' | 'reclaimed' | 'shutdown'
+export type SessionDropReason = 'retention' | 'reclaimed' | 'shutdown'
 
 export interface SessionStoreEvents<V extends SessionData> {
-  dropped: [session: Session<V>, reason: DropReason]
+  /** Emitted synchronously as the session leaves the store, so listeners act at that very moment. */
+  dropped: [session: Session<V>, reason: SessionDropReason]
 }
 
 /** Bounds for the retry hint when the store is full of sessions that may not be dropped. */
@@ -45,16 +46,8 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     return this.#sessions.size
   }
 
-  get capacity(): number {
-    return this.#opts.maxSessions
-  }
-
   get(sessionId: string): Session<V> | undefined {
     return this.#sessions.get(sessionId)
-  }
-
-  values(): IterableIterator<Session<V>> {
-    return this.#sessions.values()
   }
 
   /**
@@ -187,7 +180,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     return Math.min(MAX_RETRY_MS, Math.max(MIN_RETRY_MS, Math.ceil(hint)))
   }
 
-  #drop(session: Session<V>, reason: DropReason): void {
+  #drop(session: Session<V>, reason: SessionDropReason): void {
     if (this.#sessions.get(session.id) !== session) return
     this.#sessions.delete(session.id)
     session.vectors.dispose()

@@ -1,31 +1,78 @@
-// The open connections, and what must happen to host state when one closes
-// or when the session it is bound to is dropped.
-import type { HostContext, HostSession } from '../dispatch/context.js'
-import { statusNotice } from '../protocol/replies.js'
-import type { Connection } from './connection.js'
+// The open connections, and what must happen to them and to host state when
+// one closes, when the session they are bound to is dropped, and when the
+// host stops.
+import type { KeyStore } from '../crypto/key-store.js'
+import type { HostSession } from '../dispatch/context.js'
+import type { Outcome } from '../dispatch/outcome.js'
+import type { HostMetrics } from '../ops/metrics.js'
+import { evictedNotice, shuttingDownNotice } from '../protocol/replies.js'
+import type { SessionDropReason, SessionStore } from '../sessions/session-store.js'
+import type { SessionVectors } from '../vectors/index.js'
+import type { Connection, ConnectionOwner } from './connection.js'
+import type { Outbound } from './outbound.js'
 
-export class ConnectionRegistry extends Map<string, Connection> {
-  /** A closed socket's key is forgotten at once and its session no longer counts it. */
-  closed(ctx: HostContext, conn: Connection): void {
-    if (!this.delete(conn.id)) return
-    ctx.metrics.connections.dec()
-    const sessionId = ctx.keys.forget(conn.id)
-    const session = sessionId === undefined ? undefined : ctx.sessions.get(sessionId)
-    if (session) ctx.sessions.unbind(session, conn.id)
+/** WebSocket close code "going away", sent to clients at shutdown. */
+const CLOSE_GOING_AWAY = 1001
+
+export interface RegistryDeps {
+  keys: KeyStore
+  sessions: SessionStore<SessionVectors>
+  metrics: HostMetrics
+  outbound: Outbound
+}
+
+export class ConnectionRegistry extends Map<string, Connection> implements ConnectionOwner {
+  readonly #deps: RegistryDeps
+
+  constructor(deps: RegistryDeps) {
+    super()
+    this.#deps = deps
   }
 
-  /** A dropped session's connections are told (`evicted`), then lose their key for it. */
-  sessionDropped(ctx: HostContext, session: HostSession, reason: string): void {
+  async deliver(conn: Connection, { reply, notices = [] }: Outcome): Promise<void> {
+    for (const n of notices) {
+      const to = this.get(n.connectionId)
+      if (to) this.#deps.outbound.notice(to, n.sessionId, n.body)
+    }
+    await this.#deps.outbound.reply(conn, reply)
+  }
+
+  /** A closed socket's key is forgotten at once and its session no longer counts it. */
+  closed(conn: Connection): void {
+    if (!this.delete(conn.id)) return
+    const { keys, sessions, metrics } = this.#deps
+    metrics.connections.dec()
+    const sessionId = keys.forget(conn.id)
+    const session = sessionId === undefined ? undefined : sessions.get(sessionId)
+    if (session) sessions.unbind(session, conn.id)
+  }
+
+  /**
+   * A dropped session's connections are told (`evicted`, §6, sealed at once)
+   * and lose their key for it in the same step: no request can be opened, or
+   * its reply sealed, under the key of a session that is gone. At shutdown
+   * they heard `shutting_down` instead.
+   */
+  sessionDropped(session: HostSession, reason: SessionDropReason): void {
+    const { keys, outbound } = this.#deps
     for (const id of session.connections) {
       const conn = this.get(id)
-      if (!conn) continue
-      void conn
-        .sendSealed(null, session.id, statusNotice('evicted', reason))
-        .catch(() => false)
-        .finally(() => {
-          if (ctx.keys.get(id, session.id)) ctx.keys.forget(id)
-        })
+      if (conn && reason !== 'shutdown') outbound.notice(conn, session.id, evictedNotice(reason))
+      if (keys.get(id, session.id)) keys.forget(id)
     }
     session.connections.clear()
+  }
+
+  /** Answers what every client already sent (for at most `drainMs`), tells it, and closes its socket with 1001. */
+  async shutdown(drainMs: number): Promise<void> {
+    const { keys, outbound } = this.#deps
+    await Promise.all(
+      [...this.values()].map(async (conn) => {
+        await conn.drain(drainMs)
+        const sessionId = keys.sessionOf(conn.id)
+        if (sessionId !== undefined) outbound.notice(conn, sessionId, shuttingDownNotice())
+        conn.close(CLOSE_GOING_AWAY, 'host shutting down')
+      }),
+    )
   }
 }

@@ -4,10 +4,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { WebSocket, RawData } from 'ws'
-import { encodeUtf8 } from '@rag-session-host/client/shared'
-import type { ConnectionPort, HostContext } from '../dispatch/context.js'
+import type { HostContext, Peer } from '../dispatch/context.js'
 import { routeFrame } from '../dispatch/frame-router.js'
-import { sealedEnvelope } from '../protocol/replies.js'
+import type { Outcome } from '../dispatch/outcome.js'
+import type { OutboundConnection } from './outbound.js'
 import { TokenBucket } from './rate-limiter.js'
 
 interface Queued {
@@ -17,11 +17,19 @@ interface Queued {
   throttleMs: number
 }
 
-export function newConnectionId(): string {
+/** Where a connection hands what it produced: the registry of all connections. */
+export interface ConnectionOwner {
+  /** Sends what handling one frame produced: notices for other connections, then the frame's reply on `conn`. */
+  deliver(conn: Connection, outcome: Outcome): Promise<void>
+  /** The socket has closed. */
+  closed(conn: Connection): void
+}
+
+function newConnectionId(): string {
   return 'c_' + randomBytes(6).toString('base64url')
 }
 
-export class Connection implements ConnectionPort {
+export class Connection implements Peer, OutboundConnection {
   readonly id = newConnectionId()
   readonly log: Logger
   readonly openedAt: number
@@ -31,17 +39,20 @@ export class Connection implements ConnectionPort {
   #queuedBytes = 0
   #pumping = false
   #paused = false
+  #closing = false
   #closed = false
   /** Set at shutdown: keeps the socket paused however short the queue gets. */
   #draining = false
   #frames = 0
+  /** Resolved whenever the pump runs dry (or the socket closes): what a drain waits for. */
+  #idle: (() => void)[] = []
   readonly #bucket: TokenBucket
 
   constructor(
     private readonly ctx: HostContext,
     private readonly socket: WebSocket,
     remoteAddress: string,
-    private readonly onClose: (conn: Connection, code: number) => void,
+    private readonly owner: ConnectionOwner,
   ) {
     this.openedAt = ctx.now()
     this.log = ctx.log.child({ conn_id: this.id })
@@ -56,27 +67,11 @@ export class Connection implements ConnectionPort {
   }
 
   get open(): boolean {
-    return !this.#closed
+    return !this.#closing && !this.#closed
   }
 
-  throttle(): number {
-    return this.#bucket.take(this.ctx.now())
-  }
-
-  sendPlain(frame: object): void {
-    if (this.#closed) return
-    this.socket.send(JSON.stringify(frame))
-  }
-
-  async sendSealed(id: string | null, sessionId: string, plaintext: object | Uint8Array): Promise<boolean> {
-    const entry = this.ctx.keys.get(this.id, sessionId)
-    if (!entry || this.#closed) return false
-    const bytes = plaintext instanceof Uint8Array ? plaintext : encodeUtf8(JSON.stringify(plaintext))
-    const sealed = await this.ctx.secretbox.seal(bytes, entry.key)
-    // Sealed under a key that rotated meanwhile, the client could not open it.
-    if (!this.ctx.keys.isCurrent(entry) || this.#closed) return false
-    this.socket.send(JSON.stringify(sealedEnvelope(id, sessionId, sealed)))
-    return true
+  write(text: string): void {
+    if (this.open) this.socket.send(text)
   }
 
   /** Pings, or closes a socket that did not answer the previous ping. */
@@ -94,21 +89,28 @@ export class Connection implements ConnectionPort {
     this.socket.ping()
   }
 
-  /** Stops reading frames and resolves once those already queued are answered (or after `maxWaitMs`). */
+  /** Stops reading frames and resolves once those already queued are answered, or when `maxWaitMs` has passed. */
   async drain(maxWaitMs: number): Promise<void> {
-    if (!this.#closed && !this.#paused) {
-      this.#paused = true
-      this.socket.pause()
-    }
     this.#draining = true
-    const deadline = this.ctx.now() + maxWaitMs
-    while ((this.#pumping || this.#queue.length > 0) && !this.#closed && this.ctx.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    this.#pause()
+    if (!this.#busy) return
+    let timer: NodeJS.Timeout | undefined
+    const expired = await Promise.race([
+      new Promise<false>((resolve) => this.#idle.push(() => resolve(false))),
+      new Promise<true>((resolve) => (timer = setTimeout(() => resolve(true), maxWaitMs))),
+    ])
+    clearTimeout(timer)
+    if (expired && this.#busy) {
+      this.log.warn({ event: 'connection.drain_expired', queued: this.#queue.length, ms: maxWaitMs }, 'shutdown drain deadline passed with frames unanswered')
     }
   }
 
   close(code: number, reason: string): void {
-    if (this.#closed) return
+    if (this.#closed || this.#closing) return
+    this.#closing = true
+    // Frames not yet started would be answered to nobody: they are not carried out.
+    this.#queue = []
+    this.#queuedBytes = 0
     // Reading must go on, or the peer's close frame is never seen and ws waits
     // its full close timeout; frames that still arrive are dropped (#receive).
     this.#draining = true
@@ -120,20 +122,38 @@ export class Connection implements ConnectionPort {
     this.socket.terminate()
   }
 
+  get #busy(): boolean {
+    return !this.#closed && (this.#pumping || this.#queue.length > 0)
+  }
+
+  #pause(): void {
+    if (this.#paused || this.#closed || this.#closing) return
+    this.#paused = true
+    this.socket.pause()
+  }
+
   #receive(data: RawData, isBinary: boolean): void {
     this.alive = true
     if (this.#draining) return // shutting down: only what was queued before is answered
     this.#frames++
     const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
-    this.#queue.push({ data: buf, isBinary, throttleMs: this.throttle() })
+    this.#queue.push({ data: buf, isBinary, throttleMs: this.#bucket.take(this.ctx.now()) })
     this.#queuedBytes += buf.length
     // Backpressure: stop reading from a client that sends faster than we serve
     // it, by count and by bytes (a few maximal frames are enough to wait on).
     if (!this.#paused && (this.#queue.length >= this.ctx.config.connectionQueueMax || this.#queuedBytes >= 2 * this.ctx.config.maxFrameBytes)) {
-      this.#paused = true
-      this.socket.pause()
+      this.#pause()
+      this.log.debug({ event: 'connection.paused', queued: this.#queue.length, queued_bytes: this.#queuedBytes }, 'queue full: reading paused')
     }
     if (!this.#pumping) void this.#pump()
+  }
+
+  #resumeIfRoom(): void {
+    if (!this.#paused || this.#draining) return
+    if (this.#queue.length > this.ctx.config.connectionQueueMax / 2 || this.#queuedBytes >= this.ctx.config.maxFrameBytes) return
+    this.#paused = false
+    this.socket.resume()
+    this.log.debug({ event: 'connection.resumed', queued: this.#queue.length, queued_bytes: this.#queuedBytes }, 'queue half empty: reading resumed')
   }
 
   async #pump(): Promise<void> {
@@ -143,19 +163,23 @@ export class Connection implements ConnectionPort {
       while (!this.#closed && (item = this.#queue.shift()) !== undefined) {
         this.#queuedBytes -= item.data.length
         try {
-          await routeFrame(this.ctx, this, item.data, item.isBinary, item.throttleMs)
+          await this.owner.deliver(this, await routeFrame(this.ctx, this, item.data, item.isBinary, item.throttleMs))
         } catch (err) {
-          // Handlers answer their own failures; reaching here is a bug, and the connection must survive it.
+          // Dispatch answers its own failures and sending its own faults; reaching here is a bug, and the connection must survive it.
           this.log.error({ event: 'frame.fault', err }, 'unhandled fault while handling a frame')
         }
-        if (this.#paused && !this.#draining && this.#queue.length <= this.ctx.config.connectionQueueMax / 2 && this.#queuedBytes < this.ctx.config.maxFrameBytes) {
-          this.#paused = false
-          this.socket.resume()
-        }
+        this.#resumeIfRoom()
       }
     } finally {
       this.#pumping = false
+      this.#wake()
     }
+  }
+
+  #wake(): void {
+    const idle = this.#idle
+    this.#idle = []
+    for (const resolve of idle) resolve()
   }
 
   #closedBy(code: number): void {
@@ -164,6 +188,7 @@ export class Connection implements ConnectionPort {
     this.#queue = []
     this.#queuedBytes = 0
     this.log.info({ event: 'connection.closed', code, frames: this.#frames, ms: this.ctx.now() - this.openedAt }, 'connection closed')
-    this.onClose(this, code)
+    this.#wake()
+    this.owner.closed(this)
   }
 }

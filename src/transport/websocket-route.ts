@@ -30,7 +30,7 @@ export function registerWebSocketRoute(
       },
     },
     (socket, req) => {
-      const conn = new Connection(ctx, socket, req.ip, (c) => registry.closed(ctx, c))
+      const conn = new Connection(ctx, socket, req.ip, registry)
       registry.set(conn.id, conn)
       ctx.metrics.connections.inc()
       ctx.metrics.connectionsOpened.inc()

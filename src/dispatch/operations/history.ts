@@ -13,7 +13,7 @@ export const appendMessage: Operation = {
     if (typeof content !== 'string') throw badRequest('content must be a string')
     const message = session.history.append(role as Role, content, session.attempt, host.now())
     log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
-    return { seq: message.seq, attempt: message.attempt }
+    return { fields: { seq: message.seq, attempt: message.attempt } }
   },
 }
 
@@ -33,6 +33,6 @@ export const getHistory: Operation = {
       limit: optionalPositiveInt(request, 'limit'),
       beforeSeq: optionalPositiveInt(request, 'before_seq'),
     })
-    return { attempt: session.attempt, messages }
+    return { fields: { attempt: session.attempt, messages } }
   },
 }

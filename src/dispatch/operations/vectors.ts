@@ -10,14 +10,14 @@ export const uploadVectors: Operation = {
       { event: 'vectors.uploaded', uploaded: result.uploaded, rejected: result.rejected.length, total: result.total, dims: result.dims, replace: request.replace === true },
       'vectors uploaded',
     )
-    return result
+    return { fields: result }
   },
 }
 
 export const searchVectors: Operation = {
   changesSession: false,
-  handle({ session, request }) {
-    return session.vectors.search(request)
+  async handle({ session, request }) {
+    return { fields: await session.vectors.search(request) }
   },
 }
 
@@ -26,7 +26,7 @@ export const deleteVectors: Operation = {
   handle({ session, request, log }) {
     const result = session.vectors.delete(request)
     log.info({ event: 'vectors.deleted', deleted: result.deleted, total: result.total }, 'vectors deleted')
-    return result
+    return { fields: result }
   },
 }
 
@@ -35,6 +35,6 @@ export const clearVectors: Operation = {
   handle({ session, log }) {
     const result = session.vectors.clear()
     log.info({ event: 'vectors.cleared', deleted: result.deleted }, 'vectors cleared')
-    return result
+    return { fields: result }
   },
 }
