@@ -21,7 +21,7 @@ export interface HostProcess {
 export async function startHostProcess(env: Record<string, string> = {}): Promise<HostProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rsh-bench-'))
   const child: ChildProcess = fork(new URL('./child.ts', import.meta.url), [], {
-    execArgv: ['--import=tsx'],
+    execArgv: ['--import=tsx', '--conditions=rsh-source'],
     env: { ...process.env, LOG_LEVEL: 'warn', DATA_DIR: dataDir, HTTP_RATE_LIMIT_MAX: '0', RATE_LIMIT_PER_SEC: '0', MAX_CONNECTIONS: '100000', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
