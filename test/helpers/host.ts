@@ -23,10 +23,17 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
-export async function startHost(t: Teardown, overrides: Partial<Record<keyof Config, unknown>> = {}, opts: { now?: () => number } = {}): Promise<TestHost> {
+export interface StartOptions {
+  /** The host's clock (sessions, replay cache, init freshness, rate limits). */
+  now?: () => number
+  /** Settings by their environment variable names, as an operator sets them. */
+  env?: Record<string, string>
+}
+
+export async function startHost(t: Teardown, overrides: Partial<Record<keyof Config, unknown>> = {}, opts: StartOptions = {}): Promise<TestHost> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rsh-test-'))
   const kp = nacl.box.keyPair()
-  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, hostSecretKey: encodeBase64(kp.secretKey), ...overrides })
+  const config = loadConfig(opts.env ?? {}, { port: 0, host: '127.0.0.1', dataDir, hostSecretKey: encodeBase64(kp.secretKey), ...overrides })
   const log = captureLogger('debug')
   const server = await buildServer(config, { logger: log.logger, ...(opts.now ? { now: opts.now } : {}) })
   const url = await server.listen()

@@ -1,54 +1,54 @@
 // A pino logger that records every line as parsed JSON, for tests that check
-// what the host logs (and what it never logs).
+// what the host logs (and what it never logs), and that wait for a log line
+// as the event it reports (a connection the host saw close, a session dropped).
 import type { Logger } from 'pino'
 import { Writable } from 'node:stream'
 import { createLogger } from '../../src/ops/logger.js'
 
+type Line = Record<string, unknown>
+
 export interface CapturedLogger {
   logger: Logger
-  lines: Record<string, unknown>[]
+  lines: Line[]
   raw: string[]
-  events(name: string): Record<string, unknown>[]
-  /** The first line (already logged or still to come) with this event that matches `fields`. */
-  waitFor(name: string, fields?: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>>
+  events(name: string): Line[]
+  /** The first line named `name` that `match` accepts (a predicate, or fields it must equal), already written or still to come. */
+  waitFor(name: string, match?: ((line: Line) => boolean) | Line, timeoutMs?: number): Promise<Line>
 }
 
 export function captureLogger(level = 'debug'): CapturedLogger {
-  const lines: Record<string, unknown>[] = []
+  const lines: Line[] = []
   const raw: string[] = []
-  const waiters = new Set<{ matches: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>()
+  const waiters: { accepts: (line: Line) => boolean; resolve: (line: Line) => void }[] = []
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue
-        raw.push(line)
-        const parsed = JSON.parse(line) as Record<string, unknown>
-        lines.push(parsed)
-        for (const w of waiters) if (w.matches(parsed)) w.resolve(parsed)
+      for (const text of chunk.toString('utf8').split('\n')) {
+        if (!text) continue
+        const line = JSON.parse(text) as Line
+        raw.push(text)
+        lines.push(line)
+        for (const w of waiters.filter((w) => w.accepts(line))) {
+          waiters.splice(waiters.indexOf(w), 1)
+          w.resolve(line)
+        }
       }
       cb()
     },
   })
   // The host's own logger factory, so tests see exactly what operators get.
   const logger = createLogger(level, stream)
-  const waitFor = (name: string, fields: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<Record<string, unknown>> => {
-    const matches = (l: Record<string, unknown>): boolean => l.event === name && Object.entries(fields).every(([k, v]) => l[k] === v)
-    const logged = lines.find(matches)
-    if (logged) return Promise.resolve(logged)
+  const waitFor = (name: string, match: ((line: Line) => boolean) | Line = () => true, timeoutMs = 5000): Promise<Line> => {
+    const matches = typeof match === 'function' ? match : (line: Line) => Object.entries(match).every(([k, v]) => line[k] === v)
+    const accepts = (line: Line): boolean => line.event === name && matches(line)
+    const found = lines.find(accepts)
+    if (found) return Promise.resolve(found)
     return new Promise((resolve, reject) => {
-      const waiter = {
-        matches,
-        resolve: (l: Record<string, unknown>) => {
-          clearTimeout(timer)
-          waiters.delete(waiter)
-          resolve(l)
-        },
-      }
+      const waiter = { accepts, resolve: (line: Line) => (clearTimeout(timer), resolve(line)) }
       const timer = setTimeout(() => {
-        waiters.delete(waiter)
-        reject(new Error(`no ${name} log line matching ${JSON.stringify(fields)} within ${timeoutMs} ms`))
+        waiters.splice(waiters.indexOf(waiter), 1)
+        reject(new Error(`no matching ${name} log line within ${timeoutMs} ms`))
       }, timeoutMs)
-      waiters.add(waiter)
+      waiters.push(waiter)
     })
   }
   return { logger, lines, raw, events: (name) => lines.filter((l) => l.event === name), waitFor }

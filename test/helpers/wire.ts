@@ -101,4 +101,46 @@ export class Wire {
   }
 }
 
+export interface UpgradeOutcome {
+  /** 101 when the socket opened, else the HTTP status of the refusal. */
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  /** The refusal's body, parsed as JSON when it is JSON. */
+  body?: unknown
+}
+
+/** Tries a WebSocket upgrade and reports how the host answered; a socket that opens is closed again at once. */
+export function tryUpgrade(wsUrl: string, opts: WebSocket.ClientOptions = {}): Promise<UpgradeOutcome> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, opts)
+    let settled = false
+    const settle = (outcome: UpgradeOutcome): void => {
+      settled = true
+      resolve(outcome)
+    }
+    ws.on('error', (err) => settled || reject(err))
+    ws.once('upgrade', (res) => {
+      ws.once('open', () => {
+        settle({ status: 101, headers: res.headers })
+        ws.close()
+      })
+    })
+    ws.once('unexpected-response', (req, res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      res.on('end', () => {
+        let body: unknown = text
+        try {
+          body = JSON.parse(text)
+        } catch {
+          // not JSON: keep the text
+        }
+        settle({ status: res.statusCode ?? 0, headers: res.headers, body })
+        req.destroy()
+      })
+    })
+  })
+}
+
 export { generateIdentity }

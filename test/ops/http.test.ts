@@ -8,7 +8,8 @@ import { loadHostIdentity, HOST_KEY_FILE } from '../../src/crypto/host-identity.
 import { decodeBase64, encodeBase64 } from '@rag-session-host/client/shared'
 import { VERSION } from '../../src/version.js'
 import { startHost } from '../helpers/host.js'
-import { Wire, generateIdentity } from '../helpers/wire.js'
+import { busyWire } from '../helpers/busy.js'
+import { Wire, generateIdentity, tryUpgrade } from '../helpers/wire.js'
 
 t.test('GET /v1/host follows the contract', async (t) => {
   const host = await startHost(t)
@@ -43,18 +44,32 @@ t.test('health, readiness and metrics', async (t) => {
   t.match(metrics, /nodejs_eventloop_lag_p99_seconds/)
 })
 
-t.test('a host that is not ready refuses WebSocket upgrades with 503', async (t) => {
+t.test('a host that is shutting down refuses WebSocket upgrades with 503 while it drains', async (t) => {
   const host = await startHost(t)
+  // A connection with frames still to answer holds the host in its drain: not ready, still listening.
+  const busy = await busyWire(host)
   const closing = host.server.close()
-  const res = await fetch(`${host.url}/ready`).catch(() => undefined)
-  t.ok(res === undefined || res.status === 503)
+  const ready = await fetch(`${host.url}/ready`)
+  t.equal(ready.status, 503)
+  t.same(await ready.json(), { status: 'not_ready' })
+  const refused = await tryUpgrade(host.wsUrl)
+  t.equal(refused.status, 503, 'the upgrade is refused')
+  t.same(refused.body, { error: 'not_ready' })
+  t.equal(refused.headers['retry-after'], '1')
+  for (const id of busy.queued) t.equal(busy.wire.open(await busy.wire.reply(id)).ok, true, 'frames received before the shutdown are answered')
   await closing
 })
 
 t.test('too many connections: upgrade refused', async (t) => {
   const host = await startHost(t, { maxConnections: 1 })
-  await Wire.open(host.wsUrl, host.hostPublicKey)
-  await t.rejects(Wire.open(host.wsUrl, host.hostPublicKey), /503/)
+  const first = await Wire.open(host.wsUrl, host.hostPublicKey)
+  const refused = await tryUpgrade(host.wsUrl)
+  t.equal(refused.status, 503)
+  t.same(refused.body, { error: 'too_many_connections' })
+  t.equal(refused.headers['retry-after'], '1')
+  await first.close()
+  await host.log.waitFor('connection.closed')
+  t.equal((await tryUpgrade(host.wsUrl)).status, 101, 'a freed slot takes the next connection')
 })
 
 t.test('host identity: generated once (0600), reused, overridden by HOST_SECRET_KEY', async (t) => {

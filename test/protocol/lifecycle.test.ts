@@ -2,16 +2,24 @@
 // socket, sessions detach, are abandoned, dropped, and evicted; dead sockets
 // are closed by the heartbeat.
 import t from 'tap'
-import { setTimeout as sleep } from 'node:timers/promises'
+import type WebSocket from 'ws'
+import { buildSessionInit } from '@rag-session-host/client'
+import { busyWire } from '../helpers/busy.js'
 import { startHost } from '../helpers/host.js'
+import { waitUntil, within } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time')
-    await sleep(10)
-  }
+/** Resolves once `ws` has received `n` more pings. */
+function pings(ws: WebSocket, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0
+    const onPing = (): void => {
+      if (++seen < n) return
+      ws.off('ping', onPing)
+      resolve()
+    }
+    ws.on('ping', onPing)
+  })
 }
 
 t.test('a closed socket forgets its key; the session detaches and resumes', async (t) => {
@@ -22,11 +30,11 @@ t.test('a closed socket forgets its key; the session detaches and resumes', asyn
   await a.request('appendMessage', { role: 'user', content: 'kept' })
   t.equal(host.server.ctx.keys.size, 1)
   await a.close()
-  await until(() => host.server.ctx.keys.size === 0)
+  await host.log.waitFor('connection.closed')
+  t.equal(host.server.ctx.keys.size, 0, 'the key went with the socket')
   const session = host.server.ctx.sessions.get('life')!
   t.equal(session.status, 'detached')
   t.equal(session.connections.size, 0)
-  t.ok(host.log.events('connection.closed').length >= 1)
 
   const b = await Wire.open(host.wsUrl, host.hostPublicKey)
   const { info } = await b.init({ sessionId: 'life', identity })
@@ -55,7 +63,8 @@ t.test('grace, abandonment (auto_recovered), retention and drop', async (t) => {
   await a.request('appendMessage', { role: 'user', content: 'x' })
   await a.close()
   const session = host.server.ctx.sessions.get('gone')!
-  await until(() => session.status === 'abandoned')
+  await host.log.waitFor('session.abandoned', (l) => l.session_id === 'gone')
+  t.equal(session.status, 'abandoned')
   t.equal(session.autoRecovered, true)
 
   // An init resumes an abandoned session with its data.
@@ -65,8 +74,8 @@ t.test('grace, abandonment (auto_recovered), retention and drop', async (t) => {
   t.equal(info?.history_total, 1)
   t.equal((await b.request('sessionInfo')).auto_recovered, true)
   await b.close()
-  await until(() => host.server.ctx.sessions.get('gone') === undefined, 5000)
-  t.ok(host.log.events('session.dropped').some((l) => l.session_id === 'gone' && l.reason === 'retention'))
+  await host.log.waitFor('session.dropped', (l) => l.session_id === 'gone' && l.reason === 'retention')
+  t.equal(host.server.ctx.sessions.get('gone'), undefined, 'dropped after retention')
 })
 
 t.test('an ended session still bound is evicted after retention, with a notice', async (t) => {
@@ -76,10 +85,10 @@ t.test('an ended session still bound is evicted after retention, with a notice',
   await w.request('endSession')
   const notice = w.open(await w.waitFor((f) => f.id === null, 5000))
   t.same(notice, { type: 'session_status', status: 'evicted', reason: 'retention' })
-  await until(() => host.server.ctx.keys.size === 0)
   const probe = w.seal('ping')
   w.send(probe)
   t.equal((await w.reply(probe.id)).error.code, 'no_session')
+  t.equal(host.server.ctx.keys.size, 0, 'the key went with the session')
 })
 
 t.test('the heartbeat closes a socket that stops answering pings', async (t) => {
@@ -89,23 +98,25 @@ t.test('the heartbeat closes a socket that stops answering pings', async (t) => 
   await silent.init({ sessionId: 'hb', identity: generateIdentity() })
   const closed = await silent.closed
   t.equal(closed.code, 1006, 'terminated without a close handshake')
-  await until(() => host.server.ctx.sessions.get('hb')?.status === 'detached')
-  t.ok(host.log.events('connection.stale').length >= 1)
-  await sleep(200)
+  await host.log.waitFor('connection.closed')
+  t.equal(host.server.ctx.sessions.get('hb')?.status, 'detached')
+  t.equal(host.log.events('connection.stale').length, 1)
+  // A socket that missed one pong is closed at the next ping: three more rounds are plenty.
+  await within(pings(polite.ws, 3), 5000, 'three more pings to the socket that answers them')
   t.equal(polite.ws.readyState, polite.ws.OPEN, 'a socket that answers pings stays open')
+  t.equal(host.log.events('connection.stale').length, 1, 'and is never called stale')
 })
 
 t.test('shutdown tells bound clients and closes with 1001', async (t) => {
   const host = await startHost(t)
-  const w = await Wire.open(host.wsUrl, host.hostPublicKey)
-  await w.init({ sessionId: 'bye', identity: generateIdentity() })
-  const last = w.seal('appendMessage', { role: 'user', content: 'just before shutdown' })
-  w.send(last)
-  await until(() => host.server.ctx.metrics !== undefined) // let the frame reach the host
-  await sleep(20)
+  // Slow searches ahead of it keep the append queued (received, not yet answered) when the shutdown starts.
+  const { wire: w, queued } = await busyWire(host, { sessionId: 'bye', then: (w) => [w.seal('appendMessage', { role: 'user', content: 'just before shutdown' })] })
+  const last = queued.pop()!
   const closing = host.server.close()
-  const answered = w.open(await w.reply(last.id))
+  for (const id of queued) t.equal(w.open(await w.reply(id)).ok, true)
+  const answered = w.open(await w.reply(last))
   t.equal(answered.ok, true, 'a request received before shutdown is still answered')
+  t.equal(answered.seq, 1)
   const notice = w.open(await w.waitFor((f) => f.id === null))
   t.same(notice, { type: 'session_status', status: 'shutting_down', reason: 'host is shutting down' })
   t.equal((await w.closed).code, 1001)
@@ -120,12 +131,11 @@ t.test('a request whose session is dropped under it still gets exactly one reply
   const vectors = Array.from({ length: 400 }, (_, i) => ({ id: `v${i}`, vector: Array.from({ length: 8 }, (_, j) => Math.sin(i * 8 + j + 1)) }))
   t.equal((await a.request('uploadVectors', { vectors })).uploaded, 400)
   // Wait until the HNSW index serves, so the search below awaits its worker.
-  for (let i = 0; i < 200 && (await a.request('searchVectors', { vector: vectors[0]!.vector })).exact; i++) await sleep(10)
+  await waitUntil(async () => (await a.request('searchVectors', { vector: vectors[0]!.vector })).exact === false, { what: 'the HNSW index to serve searches' })
   await a.request('endSession')
 
   const b = await Wire.open(host.wsUrl, host.hostPublicKey)
   const search = a.seal('searchVectors', { vector: vectors[1]!.vector, k: 3 })
-  const { buildSessionInit } = await import('@rag-session-host/client')
   const init = buildSessionInit({ sessionId: 'newcomer', requestId: 'nb', hostPublicKey: host.hostPublicKey, identity: generateIdentity() })
   a.send(search)
   b.send(init.frame)
@@ -137,6 +147,8 @@ t.test('a request whose session is dropped under it still gets exactly one reply
   t.equal(reply.id, search.id)
   const notice = a.open(await a.waitFor((f) => f.id === null))
   t.same(notice, { type: 'session_status', status: 'evicted', reason: 'reclaimed' })
-  await sleep(50)
+  // Frames on a connection are served in order: once a later one is answered, the search is done with.
+  a.send({ type: 'mystery', id: 'after' })
+  t.equal((await a.reply('after')).error.code, 'bad_request')
   t.equal(a.frames.filter((f) => f.id === search.id).length, 0, 'no second reply')
 })

@@ -186,6 +186,8 @@ t.test('large frames are opened and sealed off the event loop, byte for byte', a
   t.same(h.messages.map((m: any) => m.content), [big + 0, big + 1, big + 2])
   const found = await wire.request('searchVectors', { vector: vectors[5]!.vector, k: 1 })
   t.equal(found.results[0].id, 'big-5')
+  const metrics = await (await fetch(`${host.url}/metrics`)).text()
+  t.match(metrics, /rsh_offloaded_frames_total\{outcome="opened"\} [1-9]/, 'the big frames were opened on the worker')
 })
 
 t.test('frames of CRYPTO_OFFLOAD_BYTES and more take the worker path with the same answers, in the same order', async (t) => {

@@ -1,31 +1,27 @@
 import t from 'tap'
 import { SessionStore } from '../../src/sessions/session-store.js'
+import type { SessionVectors } from '../../src/vectors/index.js'
 import { captureLogger } from '../helpers/silent-logger.js'
+import { makeEngine } from '../vectors/fixtures/engine.js'
 
-class FakeVectors {
-  disposed = false
-  dispose(): void {
-    this.disposed = true
-  }
-}
-
-function store(max = 2, clock = { now: 1_000 }) {
+function store(t: { teardown(fn: () => unknown): void }, max = 2, clock = { now: 1_000 }) {
   const log = captureLogger()
-  const s = new SessionStore<FakeVectors>({
+  const { engine } = makeEngine({}, t)
+  const s = new SessionStore<SessionVectors>({
     maxSessions: max,
     maxHistory: 100,
     maxMessageChars: 100,
     reconnectGraceMs: 1_000,
     retentionMs: 5_000,
-    createVectors: () => new FakeVectors(),
+    createVectors: (id) => engine.createSessionIndex(id),
     logger: log.logger,
     now: () => clock.now,
   })
-  return { s, clock, log }
+  return { s, clock, log, engine }
 }
 
 t.test('ensureSessionExists creates once and never replaces or empties', async (t) => {
-  const { s } = store()
+  const { s } = store(t)
   const a = s.ensureSessionExists('s1', 'owner')
   t.equal(a.created, true)
   a.session.history.append('user', 'hi', 1, 0)
@@ -39,7 +35,7 @@ t.test('ensureSessionExists creates once and never replaces or empties', async (
 })
 
 t.test('capacity: refuse with a retryable error; active and detached are never dropped', async (t) => {
-  const { s, clock } = store(2)
+  const { s, clock, engine } = store(t, 2)
   const one = s.ensureSessionExists('a', 'o').session
   const two = s.ensureSessionExists('b', 'o').session
   s.bind(one, 'c1')
@@ -57,12 +53,13 @@ t.test('capacity: refuse with a retryable error; active and detached are never d
   const c = s.ensureSessionExists('c', 'o')
   t.equal(c.created, true)
   t.equal(s.get('b'), undefined, 'b was reclaimed')
-  t.equal(two.vectors.disposed, true)
+  t.throws(() => two.vectors.upload({ vectors: [] }), "b's vectors were disposed")
+  t.equal(engine.stats().sessions, 2, 'the engine holds a and c only')
   t.ok(s.get('a'), 'active session kept')
 })
 
 t.test('reclaim drops ended and abandoned sessions, oldest first', async (t) => {
-  const { s, clock } = store(3)
+  const { s, clock } = store(t, 3)
   const a = s.ensureSessionExists('a', 'o').session
   clock.now += 10
   const b = s.ensureSessionExists('b', 'o').session
@@ -79,7 +76,7 @@ t.test('reclaim drops ended and abandoned sessions, oldest first', async (t) => 
 })
 
 t.test('lifecycle: detached -> abandoned (auto_recovered) -> dropped; resume on bind', async (t) => {
-  const { s, clock, log } = store(10)
+  const { s, clock, log } = store(t, 10)
   const x = s.ensureSessionExists('x', 'o').session
   s.bind(x, 'c1')
   t.equal(x.status, 'active')
@@ -105,7 +102,7 @@ t.test('lifecycle: detached -> abandoned (auto_recovered) -> dropped; resume on 
 })
 
 t.test('ended sessions are kept for retention, then dropped', async (t) => {
-  const { s, clock } = store(10)
+  const { s, clock } = store(t, 10)
   const e = s.ensureSessionExists('e', 'o').session
   s.end(e)
   clock.now += 4_999

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { setImmediate as turn } from 'node:timers/promises'
 import { rng } from '../../bench/lib/rng.js'
+import { waitUntil } from '../helpers/wait.js'
 import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT, isAlive, VectorStore, type StoreView } from '../../src/vectors/store.js'
 
 const DIMS = 4
@@ -118,7 +119,7 @@ t.test('the scheduled slices finish a compaction on their own; emptying the stor
   st.begin()
   for (let i = 0; i < 3000; i++) st.remove(`id${i}`)
   t.equal(st.maybeCompact(), true)
-  while (st.compaction.running) await turn()
+  await waitUntil(() => !st.compaction.running, { what: 'the scheduled slices to finish the compaction' })
   t.equal(st.view().end, 2000)
   t.ok(same(visible(st.view()).get('id4999')!, unit(4999)))
 
