@@ -4,7 +4,7 @@
 import t from 'tap'
 import { startHost } from '../helpers/host.js'
 import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
-import { until } from '../helpers/poll.js'
+import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
 t.test('a reply the host cannot seal is a plaintext internal error carrying its id; nothing is lost', async (t) => {
@@ -18,7 +18,7 @@ t.test('a reply the host cannot seal is a plaintext internal error carrying its 
   const busy = occupySecretboxWorker(host)
   const history = wire.seal('getHistory')
   wire.send(history)
-  await until(async () => (await requestsCounted(host, 'getHistory')) === 1, 'getHistory carried out, its reply waiting on the worker')
+  await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
   await host.server.ctx.secretbox.close()
   t.type(await busy, Error, 'the worker stopped before it finished')
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import { buildSessionInit } from '@rag-session-host/client'
 import { startHost } from '../helpers/host.js'
 import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
-import { until } from '../helpers/poll.js'
+import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
 const EVICTED = { type: 'session_status', status: 'evicted', reason: 'reclaimed' }
@@ -46,7 +46,7 @@ t.test('a reply being sealed when its session is dropped: the evicted notice, th
   const busy = occupySecretboxWorker(host, 16 * 1024 * 1024)
   const history = a.seal('getHistory')
   a.send(history)
-  await until(async () => (await requestsCounted(host, 'getHistory')) === 1, 'getHistory carried out, its reply waiting on the worker')
+  await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
   const b = await Wire.open(host.wsUrl, host.hostPublicKey)
   const init = buildSessionInit({ sessionId: 'newcomer', requestId: 'nc', hostPublicKey: host.hostPublicKey, identity: generateIdentity() })
   b.send(init.frame)

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { startHost } from '../helpers/host.js'
 import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
-import { until } from '../helpers/poll.js'
+import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
 t.test('a frame still being handled at the drain deadline: the host closes in time, with 1001', async (t) => {
@@ -20,7 +20,7 @@ t.test('a frame still being handled at the drain deadline: the host closes in ti
   const busy = occupySecretboxWorker(host)
   const history = wire.seal('getHistory')
   wire.send(history)
-  await until(async () => (await requestsCounted(host, 'getHistory')) === 1, 'getHistory carried out, its reply waiting on the worker')
+  await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
 
   const started = Date.now()
   const closing = host.server.close()
