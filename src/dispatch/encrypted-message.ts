@@ -1,6 +1,6 @@
-// encrypted_message (§4): the envelope checks in the contract's order (§4.3),
+// encrypted_message (PROTOCOL.md §3): the envelope checks in the contract's order (§3.3),
 // answered in plaintext; then the operation, answered with a `<type>Response`
-// to be sealed (§4.4). Every request with an id gets exactly one reply.
+// to be sealed (§3.4). Every request with an id gets exactly one reply.
 import { decodeBase64, decodeUtf8, nonceCounter } from '@rag-session-host/client/shared'
 import type { Preopened } from '../crypto/frame-preopen.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
@@ -47,13 +47,13 @@ function unboxedByWorker({ key, pre }: Extract<EnvelopeSource, { pre: unknown }>
   return { requestId: pre.id, sessionId: key.sessionId, key, box }
 }
 
-/** The checks after the shape, in §4.3's order, the same whichever path opened the box. */
+/** The checks after the shape, in §3.3's order, the same whichever path opened the box. */
 function accept(ctx: HostContext, u: Unboxed): Opened {
   if (!u.box.ok && u.box.reason === 'malformed') throw badRequest('ciphertext must be base64')
   // The key may also have gone (socket closed, session dropped) while the worker had the box.
   if (!u.key || !ctx.keys.isCurrent(u.key)) throw new ProtocolError('no_session', 'this connection holds no key for that session')
   if (!u.box.ok) throw new ProtocolError('decrypt_failed', 'the message does not open with this connection key')
-  // Only a frame that decrypts moves the counter, whatever its plaintext holds (§4.2).
+  // Only a frame that decrypts moves the counter, whatever its plaintext holds (§3.2).
   if (!ctx.keys.advance(u.key, nonceCounter(u.box.nonce))) throw new ProtocolError('replayed', 'the nonce counter did not increase')
 
   const text = decodeUtf8(u.box.plaintext)

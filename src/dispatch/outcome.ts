@@ -6,18 +6,18 @@ import type { PlainErrorFrame, SessionInitAck, SessionInitInfo, SessionStatusNot
 import type { ConnectionKey } from '../crypto/key-store.js'
 
 export type Reply =
-  /** Sent as it is: a plaintext error (§4.3, §7) or a refused init. */
+  /** Sent as it is: a plaintext error (PROTOCOL.md §3.3, §5) or a refused init. */
   | { kind: 'plain'; frame: PlainErrorFrame | SessionInitAck }
-  /** An accepted init: `info` goes back sealed under the key it installed for `sessionId` (§3.3). */
+  /** An accepted init: `info` goes back sealed under the key it installed for `sessionId` (§2.3). */
   | { kind: 'init'; id: string; sessionId: string; info: SessionInitInfo }
   /**
-   * A `<type>Response` (§4.4) as UTF-8 JSON, sealed under the key the request
+   * A `<type>Response` (§3.4) as UTF-8 JSON, sealed under the key the request
    * came with. `op` and `startedAt` time the request until its reply is sent;
    * `log` is the request's logger.
    */
   | { kind: 'sealed'; id: string; key: ConnectionKey; plaintext: Uint8Array; op: string; startedAt: bigint; log: Logger }
 
-/** A notice (§6) for one connection, sealed under its own key for `sessionId`. */
+/** A notice (§4.9) for one connection, sealed under its own key for `sessionId`. */
 export interface Notice {
   connectionId: string
   sessionId: string

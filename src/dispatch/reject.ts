@@ -6,7 +6,7 @@ import type { HostMetrics } from '../ops/metrics.js'
 import type { HostContext, Peer } from './context.js'
 import type { Outcome } from './outcome.js'
 
-/** Where the frame was refused: unreadable or unknown frames (§4.3 stage "frame"), encrypted_message envelopes (§4.3), session inits (§3.2). */
+/** Where the frame was refused: unreadable or unknown frames (PROTOCOL.md §3.3 stage "frame"), encrypted_message envelopes (§3.3), session inits (§2.2). */
 type RejectStage = 'frame' | 'envelope' | 'init'
 
 const countEnvelopeError = (m: HostMetrics, code: string): void => m.envelopeErrors.inc({ code })

@@ -1,4 +1,4 @@
-// encrypted_session_init (§3.2): every check in the contract's order, and
+// encrypted_session_init (PROTOCOL.md §2.2): every check in the contract's order, and
 // nothing changes until all of them have passed.
 import nacl from 'tweetnacl'
 import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
@@ -89,7 +89,7 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true }
 }
 
-/** All checks passed: create or resume the session, rotate the key, bind the connection (§3.3). */
+/** All checks passed: create or resume the session, rotate the key, bind the connection (§2.3). */
 function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
   // Leave the previous session first: making room for the new one may drop
   // it, and this connection, already on its way out, is not to be evicted.

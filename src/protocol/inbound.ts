@@ -36,7 +36,7 @@ export function requireString(frame: JsonObject, field: string): string {
   return v
 }
 
-/** The fields of an encrypted_message envelope (§4.1), checked in the order of §4.3. The ciphertext's base64 is checked when it is opened. */
+/** The fields of an encrypted_message envelope (PROTOCOL.md §3.1), checked in the order of §3.3. The ciphertext's base64 is checked when it is opened. */
 export interface Envelope {
   requestId: string
   sessionId: string
@@ -54,7 +54,7 @@ export function parseEnvelope(frame: JsonObject): Envelope {
   return { requestId, sessionId, nonce, ciphertext }
 }
 
-/** Shape of the decrypted init payload (§3.2, check 3). */
+/** Shape of the decrypted init payload (§2.2, check 3). */
 export function parseInitPayload(value: unknown): SessionInitPayload {
   if (!isObject(value)) throw badRequest('init payload must be a JSON object')
   const { session_key, client_pub, ts, sig, new_attempt } = value

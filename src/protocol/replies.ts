@@ -50,7 +50,7 @@ function sealedFrameBytes(bytes: number): number {
 /**
  * The reply as the UTF-8 JSON that will be sealed. A reply whose sealed frame
  * would exceed `maxFrameBytes` (the client could not receive it) is replaced
- * by a typed `limit_exceeded` (§4.4).
+ * by a typed `limit_exceeded` (PROTOCOL.md §3.4).
  */
 export function encodeOperationReply(requestType: string, reply: OperationReply, maxFrameBytes: number): { reply: OperationReply; plaintext: Uint8Array } {
   const plaintext = encodeUtf8(JSON.stringify(reply))
@@ -59,7 +59,7 @@ export function encodeOperationReply(requestType: string, reply: OperationReply,
   return { reply: limited, plaintext: encodeUtf8(JSON.stringify(limited)) }
 }
 
-// Notices (§6): one builder each, so their reasons are written in one place.
+// Notices (§4.9): one builder each, so their reasons are written in one place.
 function statusNotice(status: NoticeStatus, reason: string): SessionStatusNotice {
   return { type: 'session_status', status, reason }
 }
@@ -76,7 +76,7 @@ export function shuttingDownNotice(): SessionStatusNotice {
   return statusNotice('shutting_down', 'host is shutting down')
 }
 
-/** A sealed reply (`id` of its request) or notice (`id: null`), §4.4. */
+/** A sealed reply (`id` of its request) or notice (`id: null`), §3.4. */
 export function sealedEnvelope(id: string | null, sessionId: string, sealed: Sealed): EncryptedFrame {
   return { type: 'encrypted_message', id, session_id: sessionId, nonce: sealed.nonce, ciphertext: sealed.ciphertext }
 }

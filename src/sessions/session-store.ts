@@ -1,5 +1,5 @@
 // The in-memory, capacity-limited store of sessions, and their lifecycle
-// (§8): active -> detached -> abandoned -> dropped, and
+// (PROTOCOL.md §7): active -> detached -> abandoned -> dropped, and
 // ended -> dropped. It never replaces or empties a session that exists.
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'

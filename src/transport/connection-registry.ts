@@ -48,7 +48,7 @@ export class ConnectionRegistry extends Map<string, Connection> implements Conne
   }
 
   /**
-   * A dropped session's connections are told (`evicted`, §6, sealed at once)
+   * A dropped session's connections are told (`evicted`, PROTOCOL.md §4.9, sealed at once)
    * and lose their key for it in the same step: no request can be opened, or
    * its reply sealed, under the key of a session that is gone. At shutdown
    * they heard `shutting_down` instead.

@@ -2,7 +2,7 @@
 // under the key it is for, and written to its connection. A sealed reply whose
 // key went while its request ran (the socket closed, or the session was
 // dropped and its keys wiped) is answered in plaintext instead, so every
-// request still gets exactly one reply (§4.4).
+// request still gets exactly one reply (PROTOCOL.md §3.4).
 import { encodeUtf8, type SessionStatusNotice } from '@rag-session-host/client/shared'
 import type { ConnectionKey, KeyStore } from '../crypto/key-store.js'
 import { sealBase64, type SecretboxOffload } from '../crypto/secretbox.js'

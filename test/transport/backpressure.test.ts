@@ -1,4 +1,4 @@
-// Backpressure (§4.4): a client that sends faster than it is served makes the
+// Backpressure (PROTOCOL.md §3.4): a client that sends faster than it is served makes the
 // host stop reading its socket once CONNECTION_QUEUE_MAX frames are queued,
 // and read again when the queue is half empty. Nothing is refused: every
 // frame is answered, in order.

@@ -1,5 +1,5 @@
 // A dropped session's keys are wiped at the moment it is dropped, right after
-// its bound connections' evicted notices are sealed (§6): nothing can be
+// its bound connections' evicted notices are sealed (PROTOCOL.md §4.9): nothing can be
 // opened or sealed under them afterwards, whatever was in flight.
 import t from 'tap'
 import { buildSessionInit } from '@rag-session-host/client'

@@ -1,4 +1,4 @@
-// Standard base64 with padding (the contract's encoding, PROTOCOL.md §0) and
+// Standard base64 with padding (the contract's encoding, PROTOCOL.md §1) and
 // strict UTF-8, without Node imports. Node's Buffer is used when it is there:
 // it is the fastest codec we have, and the host decodes megabyte ciphertexts.
 // Its decoder is lenient (it skips junk and accepts base64url), so a decode is

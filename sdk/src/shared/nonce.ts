@@ -1,5 +1,5 @@
-// Nonces are 24 bytes (PROTOCOL.md §3). Client-to-host nonces carry a
-// big-endian uint64 counter in bytes 16-23; host-to-client nonces are fully
+// Nonces are 24 bytes (PROTOCOL.md §1). Client-to-host nonces carry a
+// big-endian uint64 counter in bytes 16-23 (§3.2); host-to-client nonces are fully
 // random. Random bytes come from WebCrypto, which Node and browsers both have.
 import { NONCE_BYTES } from './sizes.js'
 

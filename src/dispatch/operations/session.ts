@@ -16,7 +16,7 @@ export const endSession: Operation = {
     if (session.ended) return { fields: { status: 'ended' } }
     host.sessions.end(session)
     log.info({ event: 'session.ended_by_client' }, 'session ended by client')
-    // Every other connection bound to the session hears of it, under its own key (§6).
+    // Every other connection bound to the session hears of it, under its own key (PROTOCOL.md §4.9).
     const notices = [...session.connections].filter((id) => id !== peer.id).map((connectionId) => ({ connectionId, sessionId: session.id, body: endedNotice() }))
     return { fields: { status: 'ended' }, notices }
   },
