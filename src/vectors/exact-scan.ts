@@ -3,7 +3,8 @@
 // ~2x faster than one row at a time on V8 (the query value is loaded once for 8
 // multiply-adds). Long scans yield every SLICE_MS (slicer.ts).
 import { Slicer } from './slicer.js'
-import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT, isAlive, type StoreView } from './store.js'
+import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT } from './segment.js'
+import { isAlive, type StoreView } from './store.js'
 import { TopK } from './topk.js'
 import type { Metadata } from './types.js'
 
