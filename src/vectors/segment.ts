@@ -9,7 +9,7 @@ import { LabelMap } from './labels.js'
 import type { Metadata } from './types.js'
 
 /** diedAt of a slot nobody killed. */
-export const ALIVE = Number.POSITIVE_INFINITY
+const ALIVE = Number.POSITIVE_INFINITY
 /** Rows per chunk (a power of two: slot >> CHUNK_SHIFT is the chunk). */
 export const CHUNK_SHIFT = 10
 export const CHUNK_ROWS = 1 << CHUNK_SHIFT

@@ -76,7 +76,7 @@ export function planUpload(items: readonly unknown[], replace: boolean, base: Up
   return { accepted, rejected, dims }
 }
 
-/** Per-item checks in contract order: id, vector, dimension, metadata. */
+/** Per-item checks in the order of PROTOCOL.md §5.1: id, vector, dimension, metadata. */
 function judge(item: Record<string, unknown>, dims: number | null, limits: VectorLimits, alloc: Alloc): Rejected | { unit: Float32Array; meta: Metadata } {
   const bad = checkId(item.id)
   if (bad) return bad
