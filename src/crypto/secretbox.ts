@@ -3,9 +3,8 @@
 // thread, because tweetnacl runs at ~60 MB/s and a multi-megabyte upload
 // would otherwise stall every other connection for tens of milliseconds.
 import nacl from 'tweetnacl'
-import type { Worker } from 'node:worker_threads'
 import { decodeBase64, encodeBase64, randomNonce, MAC_BYTES } from '@rag-session-host/client/shared'
-import { startWorker } from '../util/worker-file.js'
+import { WorkerRpc } from '../util/worker-rpc.js'
 import type { Preopened } from './frame-preopen.js'
 
 export type OpenResult = { ok: true; plaintext: Uint8Array } | { ok: false; reason: 'malformed' | 'failed' }
@@ -38,69 +37,38 @@ export type { WorkerRequest }
 /**
  * Runs big seals and opens on one worker thread, in arrival order. The
  * worker is started on first use; if it dies, pending calls fail and the next
- * call starts a new one.
+ * call starts a new one (worker-rpc.ts).
  */
 export class SecretboxOffload {
-  #worker: Worker | undefined
-  #nextId = 1
-  readonly #pending = new Map<number, { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }>()
+  // Requests are copied to the worker, not transferred: the caller keeps its buffers.
+  readonly #rpc = new WorkerRpc<WorkerRequest, WorkerReply>({ callerUrl: import.meta.url, baseName: 'secretbox-worker', name: 'secretbox' })
 
   constructor(readonly offloadBytes: number) {}
 
   async open(ciphertext: string, nonce: Uint8Array, key: Uint8Array): Promise<OpenResult> {
     // base64 length is 4/3 of the bytes: compare on the text to decide without decoding.
     if (ciphertext.length * 0.75 < this.offloadBytes) return openBase64(ciphertext, nonce, key)
-    const reply = await this.#call({ id: 0, op: 'open', ciphertext, nonce, key })
+    const reply = await this.#rpc.call({ op: 'open', ciphertext, nonce, key })
     if (!reply.open) throw new Error(reply.error ?? 'secretbox worker failed')
     return reply.open
   }
 
   async seal(plaintext: Uint8Array, key: Uint8Array): Promise<Sealed> {
     if (plaintext.length < this.offloadBytes) return sealBase64(plaintext, key)
-    const reply = await this.#call({ id: 0, op: 'seal', plaintext, key })
+    const reply = await this.#rpc.call({ op: 'seal', plaintext, key })
     if (!reply.sealed) throw new Error(reply.error ?? 'secretbox worker failed')
     return reply.sealed
   }
 
   /** preopenFrame on the worker: for frames big enough that parsing them would stall the event loop. */
   async preopen(frame: Uint8Array, sessionId: string, key: Uint8Array): Promise<Preopened> {
-    const reply = await this.#call({ id: 0, op: 'preopen', frame, sessionId, key })
+    const reply = await this.#rpc.call({ op: 'preopen', frame, sessionId, key })
     if (!reply.preopened) throw new Error(reply.error ?? 'secretbox worker failed')
     return reply.preopened
   }
 
-  async close(): Promise<void> {
-    const worker = this.#worker
-    this.#worker = undefined
-    if (worker) await worker.terminate()
-  }
-
-  #call(request: WorkerRequest): Promise<WorkerReply> {
-    const worker = this.#ensureWorker()
-    request.id = this.#nextId++
-    return new Promise((resolve, reject) => {
-      this.#pending.set(request.id, { resolve, reject })
-      worker.postMessage(request)
-    })
-  }
-
-  #ensureWorker(): Worker {
-    if (this.#worker) return this.#worker
-    const worker = startWorker(import.meta.url, 'secretbox-worker')
-    worker.on('message', (reply: WorkerReply) => {
-      const p = this.#pending.get(reply.id)
-      if (!p) return
-      this.#pending.delete(reply.id)
-      p.resolve(reply)
-    })
-    const fail = (err: Error): void => {
-      if (this.#worker === worker) this.#worker = undefined
-      for (const p of this.#pending.values()) p.reject(err)
-      this.#pending.clear()
-    }
-    worker.on('error', fail)
-    worker.on('exit', (code) => fail(new Error(`secretbox worker exited with code ${code}`)))
-    this.#worker = worker
-    return worker
+  /** Stops the worker; calls in flight reject. A later call starts a new one. */
+  close(): Promise<void> {
+    return this.#rpc.close()
   }
 }

@@ -6,7 +6,7 @@
 // itself, then imports its .ts entry.
 import { Worker } from 'node:worker_threads'
 
-export function workerFile(callerUrl: string, baseName: string): URL {
+function workerFile(callerUrl: string, baseName: string): URL {
   const ext = callerUrl.endsWith('.ts') ? '.ts' : '.js'
   return new URL(`./${baseName}${ext}`, callerUrl)
 }

@@ -3,7 +3,8 @@
 // ~2x faster than one row at a time on V8 (the query value is loaded once for 8
 // multiply-adds). Long scans yield every SLICE_MS (slicer.ts).
 import { Slicer } from './slicer.js'
-import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT, isAlive, type StoreView } from './store.js'
+import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT } from './segment.js'
+import { isAlive, type StoreView } from './store.js'
 import { TopK } from './topk.js'
 import type { Metadata } from './types.js'
 
@@ -18,11 +19,11 @@ export interface ScanOptions {
   allowed?: Uint8Array | undefined
 }
 
-export function clampScore(s: number): number {
+function clampScore(s: number): number {
   return s > 1 ? 1 : s < -1 ? -1 : s
 }
 
-export function dot(data: Float32Array, offset: number, q: Float32Array, d: number): number {
+function dot(data: Float32Array, offset: number, q: Float32Array, d: number): number {
   let s0 = 0
   let s1 = 0
   let s2 = 0
@@ -40,7 +41,7 @@ export function dot(data: Float32Array, offset: number, q: Float32Array, d: numb
 }
 
 /** out[i - from] = dot(row i, q) for rows from..to-1. */
-export function scoreRows(data: Float32Array, q: Float32Array, d: number, from: number, to: number, out: Float64Array): void {
+function scoreRows(data: Float32Array, q: Float32Array, d: number, from: number, to: number, out: Float64Array): void {
   let i = from
   for (; i + 7 < to; i += 8) {
     const o0 = i * d

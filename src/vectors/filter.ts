@@ -1,8 +1,8 @@
-// The metadata filter language of contract section 4, compiled once per search
+// The metadata filter language of PROTOCOL.md §5.2, compiled once per search
 // into a predicate. Compiling validates everything up front, so a malformed
 // filter is a bad_request before any vector is looked at.
 //
-// Where the contract is silent (see docs/VECTORS.md):
+// Where PROTOCOL.md is silent (see docs/VECTORS.md):
 // - a field's value that is an object whose keys all start with `$` is an
 //   operator object; an object with no `$` key is a literal for deep equality;
 //   mixing both kinds of key is bad_request. To match a literal object with `$`

@@ -15,11 +15,13 @@ const SEND_BATCH = 512
 
 let nextGen = 1
 
-export type DropReason = 'emptied' | 'shrunk' | 'relabel' | 'disposed'
+/** Why a session let its graph go (index-lifecycle.ts); logged as `reason` of index.dropped. */
+export type IndexDropReason = 'emptied' | 'shrunk' | 'relabel' | 'disposed'
 
 export class SessionIndex implements IndexListener {
   readonly gen: number
-  readonly key: number
+  /** This generation's graph in the pool (the worker). */
+  readonly graph: number
   readonly #store: VectorStore
   readonly #pool: HnswPool
   readonly #log: Logger
@@ -41,7 +43,7 @@ export class SessionIndex implements IndexListener {
     this.#sessionId = sessionId
     this.#onFailed = onFailed
     store.startLabels(this.gen)
-    this.key = pool.open(
+    this.graph = pool.open(
       { dims: store.dims!, m: tuning.hnswM, efConstruction: tuning.hnswEfConstruction, capacity: Math.ceil(store.count * 1.25) + 1024 },
       this,
     )
@@ -61,11 +63,6 @@ export class SessionIndex implements IndexListener {
     return this.#watermark
   }
 
-  /** True when labels issued dwarf the live vectors (the label map only grows within a generation). */
-  get bloated(): boolean {
-    return this.#store.labelNext > 8 * this.#store.count + 1_000_000
-  }
-
   /** Call after every mutation of the store: forwards tombstones and new vectors. */
   sync(): void {
     if (this.#closed) return
@@ -76,20 +73,20 @@ export class SessionIndex implements IndexListener {
         if (label < this.#watermark) this.#indexedLive--
         if (label < this.#sentUpTo) sent.push(label)
       }
-      if (sent.length > 0) this.#pool.del(this.key, Uint32Array.from(sent))
+      if (sent.length > 0) this.#pool.del(this.graph, Uint32Array.from(sent))
     }
     this.#pump()
     this.#checkReady()
   }
 
   search(query: Float32Array, k: number, ef: number): Promise<number[]> {
-    return this.#pool.search(this.key, query, k, ef)
+    return this.#pool.search(this.graph, query, k, ef)
   }
 
-  drop(reason: DropReason): void {
+  drop(reason: IndexDropReason): void {
     if (this.#closed) return
     this.#closed = true
-    this.#pool.drop(this.key)
+    this.#pool.drop(this.graph)
     if (this.#store.labelGen === this.gen) this.#store.dropLabels()
     this.#log.info({ event: 'index.dropped', session_id: this.#sessionId, reason }, 'vector index dropped')
   }
@@ -147,7 +144,7 @@ export class SessionIndex implements IndexListener {
         if (labels.length === 0) continue
         const vectors = new Float32Array(labels.length * dims)
         for (let i = 0; i < slots.length; i++) store.copyRow(slots[i]!, vectors, i * dims)
-        this.#pool.add(this.key, Uint32Array.from(labels), vectors)
+        this.#pool.add(this.graph, Uint32Array.from(labels), vectors)
         this.#lastSent = labels[labels.length - 1]!
       }
       // Nothing in flight means everything skipped was dead: the worker will

@@ -1,10 +1,10 @@
-// Main-thread side of the HNSW worker: starts it lazily, routes its progress
-// reports to the index that owns them, and turns searches into promises. If the
-// worker dies, every pending search is rejected and every index told it failed
-// (callers then answer exactly); the next index starts a fresh worker.
-import type { Worker } from 'node:worker_threads'
-import type { FromWorker, ToWorker } from './hnsw-protocol.js'
-import { startWorker } from '../util/worker-file.js'
+// Main-thread side of the HNSW worker: starts it lazily (worker-rpc.ts),
+// routes its reports to the index that owns them, and turns searches into
+// promises. If the worker dies, every pending search is rejected and every
+// index told it failed (callers then answer exactly); the next index starts a
+// fresh worker.
+import { WorkerRpc } from '../util/worker-rpc.js'
+import type { IndexReport, SearchReply, SearchRequest, ToWorker } from './hnsw-protocol.js'
 
 export interface IndexListener {
   progress(upTo: number, size: number): void
@@ -19,52 +19,56 @@ export interface GraphParams {
   capacity: number
 }
 
-interface Pending {
-  resolve: (labels: number[]) => void
-  reject: (err: Error) => void
-}
-
 /** A worker slice lasts ~4 ms; if it has not exited well after that, something is stuck: terminate it. */
 const STOP_GRACE_MS = 2000
 
 export class HnswPool {
-  #worker: Worker | undefined
+  readonly #rpc: WorkerRpc<SearchRequest, SearchReply, IndexReport>
   #closed = false
-  #nextKey = 1
-  #nextReq = 1
-  readonly #pending = new Map<number, Pending>()
+  #nextIndex = 1
   readonly #listeners = new Map<number, IndexListener>()
 
-  /** Creates an index in the worker; returns its key. */
-  open(params: GraphParams, listener: IndexListener): number {
-    const key = this.#nextKey++
-    this.#listeners.set(key, listener)
-    this.#post({ op: 'init', key, ...params })
-    return key
-  }
-
-  add(key: number, labels: Uint32Array, vectors: Float32Array): void {
-    this.#post({ op: 'add', key, labels, vectors }, [labels.buffer as ArrayBuffer, vectors.buffer as ArrayBuffer])
-  }
-
-  del(key: number, labels: Uint32Array): void {
-    this.#post({ op: 'del', key, labels }, [labels.buffer as ArrayBuffer])
-  }
-
-  search(key: number, query: Float32Array, k: number, ef: number): Promise<number[]> {
-    if (this.#closed) return Promise.reject(new Error('hnsw pool closed'))
-    const req = this.#nextReq++
-    return new Promise<number[]>((resolve, reject) => {
-      // The worker is unref'd; a pending search must still keep the process alive.
-      if (this.#pending.size === 0) this.#ensureWorker().ref()
-      this.#pending.set(req, { resolve, reject })
-      this.#post({ op: 'search', key, req, query: query.slice(), k, ef })
+  constructor() {
+    this.#rpc = new WorkerRpc({
+      callerUrl: import.meta.url,
+      baseName: 'hnsw-worker',
+      name: 'hnsw',
+      onReport: (report) => this.#onReport(report),
+      onDeath: (err) => this.#failAll(err),
+      // Ask the worker to exit between slices; worker.terminate() can land inside
+      // hnswlib's addPoint, whose N-API call then aborts the whole process.
+      stop: { message: { op: 'stop' } satisfies ToWorker, graceMs: STOP_GRACE_MS },
     })
   }
 
-  drop(key: number): void {
-    if (!this.#listeners.delete(key)) return
-    if (this.#worker) this.#post({ op: 'drop', key })
+  /** Creates an index in the worker; returns its handle. Throws if the worker cannot start. */
+  open(params: GraphParams, listener: IndexListener): number {
+    const index = this.#nextIndex++
+    this.#listeners.set(index, listener)
+    this.#post({ op: 'init', index, ...params })
+    return index
+  }
+
+  add(index: number, labels: Uint32Array, vectors: Float32Array): void {
+    this.#post({ op: 'add', index, labels, vectors }, [labels.buffer as ArrayBuffer, vectors.buffer as ArrayBuffer])
+  }
+
+  del(index: number, labels: Uint32Array): void {
+    this.#post({ op: 'del', index, labels }, [labels.buffer as ArrayBuffer])
+  }
+
+  async search(index: number, query: Float32Array, k: number, ef: number): Promise<number[]> {
+    if (this.#closed) throw new Error('hnsw pool closed')
+    const copy = query.slice()
+    const reply = await this.#rpc.call({ op: 'search', index, query: copy, k, ef }, [copy.buffer as ArrayBuffer])
+    if ('error' in reply) throw new Error(reply.error)
+    return reply.labels
+  }
+
+  drop(index: number): void {
+    if (!this.#listeners.delete(index)) return
+    // No worker means no graph to free: don't start one to drop nothing.
+    if (this.#rpc.running) this.#post({ op: 'drop', index })
   }
 
   get indexes(): number {
@@ -73,71 +77,33 @@ export class HnswPool {
 
   async close(): Promise<void> {
     this.#closed = true
-    const worker = this.#worker
-    this.#worker = undefined
     // Shutting down is not an index failure: no listener is told; searches in flight fall back to exact.
     this.#listeners.clear()
-    this.#failAll(new Error('hnsw pool closed'))
-    if (!worker) return
-    // Ask the worker to exit between slices; worker.terminate() can land inside
-    // hnswlib's addPoint, whose N-API call then aborts the whole process.
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
-    worker.postMessage({ op: 'stop' } satisfies ToWorker)
-    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS)
-    await exited
-    clearTimeout(timer)
+    await this.#rpc.close()
   }
 
   #post(msg: ToWorker, transfer: ArrayBuffer[] = []): void {
     if (this.#closed) return
-    this.#ensureWorker().postMessage(msg, transfer)
+    this.#rpc.post(msg, transfer)
   }
 
-  #ensureWorker(): Worker {
-    if (this.#worker) return this.#worker
-    const worker = startWorker(import.meta.url, 'hnsw-worker')
-    worker.on('message', (msg: FromWorker) => this.#onMessage(msg))
-    const died = (err: Error): void => {
-      if (this.#worker !== worker) return
-      this.#worker = undefined
-      this.#failAll(err)
-    }
-    worker.on('error', died)
-    worker.on('exit', (code) => died(new Error(`hnsw worker exited with code ${code}`)))
-    this.#worker = worker
-    return worker
-  }
-
-  #onMessage(msg: FromWorker): void {
-    switch (msg.op) {
-      case 'result': {
-        const p = this.#pending.get(msg.req)
-        if (!p) return
-        this.#pending.delete(msg.req)
-        if (this.#pending.size === 0) this.#worker?.unref()
-        if ('error' in msg) p.reject(new Error(msg.error))
-        else p.resolve(msg.labels)
-        return
-      }
+  #onReport(report: IndexReport): void {
+    const listener = this.#listeners.get(report.index)
+    switch (report.op) {
       case 'progress':
-        this.#listeners.get(msg.key)?.progress(msg.upTo, msg.size)
+        listener?.progress(report.upTo, report.size)
         return
       case 'rebuilt':
-        this.#listeners.get(msg.key)?.rebuilt(msg.size, msg.ms)
+        listener?.rebuilt(report.size, report.ms)
         return
-      case 'failed': {
-        const l = this.#listeners.get(msg.key)
-        this.#listeners.delete(msg.key)
-        l?.failed(msg.message)
+      case 'failed':
+        this.#listeners.delete(report.index)
+        listener?.failed(report.message)
         return
-      }
     }
   }
 
   #failAll(err: Error): void {
-    const pending = [...this.#pending.values()]
-    this.#pending.clear()
-    for (const p of pending) p.reject(err)
     const listeners = [...this.#listeners.values()]
     this.#listeners.clear()
     for (const l of listeners) l.failed(err.message)

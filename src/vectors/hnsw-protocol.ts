@@ -1,20 +1,29 @@
 // Messages between the main thread (hnsw-pool.ts) and hnsw-worker.ts. Vectors
 // travel as transferred Float32Arrays; labels are uint32, unique per index.
+// `index` names one graph (a handle the pool hands out); `id` is the request id
+// of a search, which worker-rpc.ts matches with its result.
 
 export type ToWorker =
-  | { op: 'init'; key: number; dims: number; m: number; efConstruction: number; capacity: number }
+  | { op: 'init'; index: number; dims: number; m: number; efConstruction: number; capacity: number }
   /** Labels arrive in increasing order, so "added up to label N" is one number. */
-  | { op: 'add'; key: number; labels: Uint32Array; vectors: Float32Array }
-  | { op: 'del'; key: number; labels: Uint32Array }
-  | { op: 'search'; key: number; req: number; query: Float32Array; k: number; ef: number }
-  | { op: 'drop'; key: number }
+  | { op: 'add'; index: number; labels: Uint32Array; vectors: Float32Array }
+  | { op: 'del'; index: number; labels: Uint32Array }
+  | { op: 'search'; id: number; index: number; query: Float32Array; k: number; ef: number }
+  | { op: 'drop'; index: number }
   /** Exit between slices: terminate() landing inside hnswlib's addPoint aborts the whole process. */
   | { op: 'stop' }
 
-export type FromWorker =
+export type SearchRequest = Extract<ToWorker, { op: 'search' }>
+/** What a GraphSet (hnsw-graphs.ts) handles; 'stop' is the thread's own. */
+export type GraphCommand = Exclude<ToWorker, { op: 'stop' }>
+
+export type SearchReply = { op: 'result'; id: number; labels: number[] } | { op: 'result'; id: number; error: string }
+
+/** Unsolicited reports about one index. */
+export type IndexReport =
   /** Every label below `upTo` that was sent is in the index (or was deleted before it got there). */
-  | { op: 'progress'; key: number; upTo: number; size: number }
-  | { op: 'result'; req: number; labels: number[] }
-  | { op: 'result'; req: number; error: string }
-  | { op: 'rebuilt'; key: number; size: number; ms: number }
-  | { op: 'failed'; key: number; message: string }
+  | { op: 'progress'; index: number; upTo: number; size: number }
+  | { op: 'rebuilt'; index: number; size: number; ms: number }
+  | { op: 'failed'; index: number; message: string }
+
+export type FromWorker = SearchReply | IndexReport

@@ -14,8 +14,4 @@ export class Slicer {
     await turn()
     this.#deadline = performance.now() + SLICE_MS
   }
-
-  get due(): boolean {
-    return performance.now() >= this.#deadline
-  }
 }

@@ -5,7 +5,8 @@ import t from 'tap'
 import { setImmediate as turn } from 'node:timers/promises'
 import { rng } from '../../bench/lib/rng.js'
 import { waitUntil } from '../helpers/wait.js'
-import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT, isAlive, VectorStore, type StoreView } from '../../src/vectors/store.js'
+import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT } from '../../src/vectors/segment.js'
+import { isAlive, VectorStore, type StoreView } from '../../src/vectors/store.js'
 
 const DIMS = 4
 /** A distinct unit vector per integer (a vector "version"). */

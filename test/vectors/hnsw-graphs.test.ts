@@ -1,0 +1,133 @@
+// The HNSW worker's graph logic on the main thread, no worker: adding in
+// slices with progress reports, deletes before and after a point is added,
+// the tombstone rebuild and deletes during it, and a failing graph.
+import t from 'tap'
+import { clustered, row } from '../../bench/lib/data.js'
+import { GraphSet, REBUILD_MIN_TOMBSTONES, rebuildDue } from '../../src/vectors/hnsw-graphs.js'
+import type { FromWorker } from '../../src/vectors/hnsw-protocol.js'
+
+const DIMS = 16
+
+function unitRows(count: number, seed: number): Float32Array {
+  const c = clustered({ count, dims: DIMS, seed })
+  const out = new Float32Array(count * DIMS)
+  for (let i = 0; i < count; i++) {
+    const v = row(c.data, DIMS, i)
+    const n = Math.hypot(...v)
+    out.set(v.map((x) => x / n), i * DIMS)
+  }
+  return out
+}
+
+function setup() {
+  const sent: FromWorker[] = []
+  const graphs = new GraphSet((msg) => void sent.push(msg))
+  /** Works slice by slice until nothing is left; returns how many slices it took. */
+  const drain = (): number => {
+    let slices = 1
+    while (graphs.work(Number.POSITIVE_INFINITY)) slices++
+    return slices
+  }
+  let nextId = 1
+  const search = (index: number, query: Float32Array, k: number): FromWorker => {
+    const id = nextId++
+    graphs.handle({ op: 'search', id, index, query, k, ef: 64 })
+    return sent.splice(sent.findIndex((m) => m.op === 'result' && m.id === id), 1)[0]!
+  }
+  const add = (index: number, from: number, to: number, data: Float32Array): void => {
+    const labels = Uint32Array.from({ length: to - from }, (_, i) => from + i)
+    graphs.handle({ op: 'add', index, labels, vectors: data.slice(from * DIMS, to * DIMS) })
+  }
+  const del = (index: number, labels: number[]): void => graphs.handle({ op: 'del', index, labels: Uint32Array.from(labels) })
+  return { graphs, sent, drain, search, add, del }
+}
+
+const query = (data: Float32Array, label: number): Float32Array => data.slice(label * DIMS, (label + 1) * DIMS)
+
+t.test('rebuildDue: many tombstones, and more of them than live points', async (t) => {
+  t.equal(rebuildDue(REBUILD_MIN_TOMBSTONES - 1, 0), false, 'too few to be worth a rebuild')
+  t.equal(rebuildDue(REBUILD_MIN_TOMBSTONES, REBUILD_MIN_TOMBSTONES - 1), true)
+  t.equal(rebuildDue(REBUILD_MIN_TOMBSTONES, REBUILD_MIN_TOMBSTONES), false, 'not while live points are as many')
+  t.equal(rebuildDue(5000, 4999), true)
+})
+
+t.test('points are added in slices, each slice reports progress; searches find them', async (t) => {
+  const { graphs, sent, add, search } = setup()
+  const data = unitRows(600, 1)
+  graphs.handle({ op: 'init', index: 7, dims: DIMS, m: 16, efConstruction: 100, capacity: 100 })
+  t.equal(graphs.busy, false)
+  add(7, 0, 600, data)
+  t.equal(graphs.busy, true)
+  t.equal(graphs.work(0), true, 'a deadline already passed does nothing: work remains')
+  t.same(sent, [], 'and reports nothing')
+  t.equal(graphs.work(Number.POSITIVE_INFINITY), false, 'done')
+  t.same(sent, [{ op: 'progress', index: 7, upTo: 600, size: 600 }], 'the graph grew past its capacity of 100')
+  t.equal(graphs.busy, false)
+  const r = search(7, query(data, 123), 5)
+  t.match(r, { op: 'result', labels: Array })
+  t.equal((r as { labels: number[] }).labels[0], 123, 'a stored point is its own nearest neighbour')
+  t.same(search(99, query(data, 1), 5), { op: 'result', id: 2, error: 'no such index' })
+})
+
+t.test('a label deleted before its turn is skipped, one deleted after is gone from results', async (t) => {
+  const { graphs, sent, add, del, drain, search } = setup()
+  const data = unitRows(300, 2)
+  graphs.handle({ op: 'init', index: 1, dims: DIMS, m: 16, efConstruction: 100, capacity: 400 })
+  add(1, 0, 300, data)
+  del(1, [250]) // not added yet
+  drain()
+  t.match(sent.at(-1), { op: 'progress', upTo: 300, size: 299 }, 'progress still passes the skipped label')
+  del(1, [10])
+  const labels = (search(1, query(data, 10), 10) as { labels: number[] }).labels
+  t.notOk(labels.includes(10), 'a deleted point is not returned')
+  t.notOk((search(1, query(data, 250), 10) as { labels: number[] }).labels.includes(250))
+  t.equal(graphs.busy, false, 'two tombstones start no rebuild')
+})
+
+t.test('tombstones past the limit rebuild the graph slice by slice; deletes during it hold', async (t) => {
+  const { graphs, sent, add, del, drain, search } = setup()
+  const n = 3000
+  const data = unitRows(n, 3)
+  graphs.handle({ op: 'init', index: 4, dims: DIMS, m: 16, efConstruction: 100, capacity: n })
+  add(4, 0, n, data)
+  drain()
+  sent.length = 0
+  const gone = Array.from({ length: 1600 }, (_, i) => i) // 0..1599
+  del(4, gone.slice(0, 1400))
+  t.equal(graphs.busy, false, '1400 tombstones, 1600 live: no rebuild yet')
+  del(4, gone.slice(1400))
+  t.equal(graphs.busy, true, '1600 tombstones, 1400 live: a rebuild starts')
+  del(4, [1600, 2999]) // deleted while the rebuild has yet to copy them: they must stay gone
+  const late = unitRows(1, 9)
+  graphs.handle({ op: 'add', index: 4, labels: Uint32Array.from([n]), vectors: late.slice() }) // arrives during the rebuild: copied too
+  drain()
+  const rebuilt = sent.filter((m) => m.op === 'rebuilt')
+  t.match(rebuilt, [{ op: 'rebuilt', index: 4, size: 1399, ms: Number }])
+  t.equal(graphs.busy, false)
+  for (const label of [1599, 1600, 2999]) {
+    const found = (search(4, query(data, label), 20) as { labels: number[] }).labels
+    t.notOk(found.includes(label), `deleted label ${label} is not in the rebuilt graph`)
+  }
+  t.equal((search(4, query(data, 2000), 1) as { labels: number[] }).labels[0], 2000, 'live points are')
+  t.equal((search(4, late, 1) as { labels: number[] }).labels[0], n, 'the point added during the rebuild is')
+  // The rebuilt graph starts counting tombstones again.
+  del(4, [1601, 1602])
+  t.equal(graphs.busy, false)
+})
+
+t.test('a graph that throws reports failed and is gone; the others go on', async (t) => {
+  const { graphs, sent, add, drain, search } = setup()
+  const data = unitRows(50, 4)
+  graphs.handle({ op: 'init', index: 1, dims: DIMS, m: 16, efConstruction: 100, capacity: 64 })
+  graphs.handle({ op: 'init', index: 2, dims: DIMS, m: 16, efConstruction: 100, capacity: 64 })
+  add(1, 0, 50, data)
+  // Vectors shorter than the graph's dimension: hnswlib refuses the first point.
+  graphs.handle({ op: 'add', index: 2, labels: Uint32Array.from([0, 1]), vectors: new Float32Array(DIMS) })
+  drain()
+  t.match(sent.filter((m) => m.op === 'failed'), [{ op: 'failed', index: 2, message: String }])
+  t.equal(graphs.size, 1)
+  t.match(search(2, query(data, 0), 1), { error: 'no such index' })
+  t.equal((search(1, query(data, 7), 1) as { labels: number[] }).labels[0], 7)
+  graphs.handle({ op: 'drop', index: 1 })
+  t.equal(graphs.size, 0)
+})
