@@ -1,4 +1,4 @@
-// A search answered by the HNSW graph (PROTOCOL.md §5.2, `exact: false`): the
+// A search answered by the HNSW graph (PROTOCOL.md §4.2, `exact: false`): the
 // graph's candidates are rescored exactly from the store snapshot and merged
 // with an exact scan of the labels the graph does not hold yet. Whenever that
 // cannot promise the k best (a selective filter, too few live candidates, the

@@ -1,4 +1,4 @@
-// The metadata filter language of PROTOCOL.md §5.2, compiled once per search
+// The metadata filter language of PROTOCOL.md §4.2, compiled once per search
 // into a predicate. Compiling validates everything up front, so a malformed
 // filter is a bad_request before any vector is looked at.
 //

@@ -1,4 +1,4 @@
-// One session's vectors: the four operations of PROTOCOL.md §5.1-5.3 on top of
+// One session's vectors: the four operations of PROTOCOL.md §4.1-4.3 on top of
 // the store (authoritative, main thread), the upload plan, and the session's
 // HNSW generation (index-lifecycle.ts). Mutations are synchronous and
 // validate everything before changing anything.

@@ -1,5 +1,5 @@
 // Public shapes of the vector index: limits, tuning, and the success fields of
-// the four vector operations (PROTOCOL.md §5.1-5.3; `Operations` of the SDK's shared module).
+// the four vector operations (PROTOCOL.md §4.1-4.3; `Operations` of the SDK's shared module).
 import type { Operations } from '@rag-session-host/client/shared'
 
 export interface VectorLimits {

@@ -1,4 +1,4 @@
-// Pass 1 of an upload (PROTOCOL.md §5.1): every item is judged, in request
+// Pass 1 of an upload (PROTOCOL.md §4.1): every item is judged, in request
 // order, against the state the request will produce (after a replace the
 // session starts empty), the session's limits and the host-wide byte budget.
 // Nothing is changed here; the session applies the accepted items afterwards.
@@ -76,7 +76,7 @@ export function planUpload(items: readonly unknown[], replace: boolean, base: Up
   return { accepted, rejected, dims }
 }
 
-/** Per-item checks in the order of PROTOCOL.md §5.1: id, vector, dimension, metadata. */
+/** Per-item checks in the order of §4.1: id, vector, dimension, metadata. */
 function judge(item: Record<string, unknown>, dims: number | null, limits: VectorLimits, alloc: Alloc): Rejected | { unit: Float32Array; meta: Metadata } {
   const bad = checkId(item.id)
   if (bad) return bad

@@ -1,4 +1,4 @@
-// Input checks of PROTOCOL.md §5.1-5.2 that do not depend on the session's state.
+// Input checks of PROTOCOL.md §4.1-4.2 that do not depend on the session's state.
 // Vector checks return a rejection instead of throwing: in an upload they
 // reject one item, in a search the caller turns them into a request error.
 import { decodeBase64, MAX_VECTOR_ID_LENGTH } from '@rag-session-host/client/shared'

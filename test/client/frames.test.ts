@@ -1,4 +1,4 @@
-// frames.ts checked against the contract text (sections 2 and 3) with
+// frames.ts checked against the contract text (PROTOCOL.md §2 and §3) with
 // tweetnacl used directly on the host's side.
 import t from 'tap'
 import nacl from 'tweetnacl'
@@ -57,7 +57,7 @@ t.test('generateIdentity: Ed25519 key pair in base64', async (t) => {
   t.throws(() => identityFromSecretKey('AAAA'))
 })
 
-t.test('buildSessionInit: envelope and payload exactly per section 2', async (t) => {
+t.test('buildSessionInit: envelope and payload exactly per PROTOCOL.md §2', async (t) => {
   const host = nacl.box.keyPair()
   const identity = generateIdentity()
   const before = Date.now()

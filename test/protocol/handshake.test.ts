@@ -1,4 +1,4 @@
-// encrypted_session_init over a real socket: every check of contract section 2,
+// encrypted_session_init over a real socket: every check of PROTOCOL.md §2,
 // in order, and proof that a failed init changes nothing.
 import t, { type Test } from 'tap'
 import nacl from 'tweetnacl'

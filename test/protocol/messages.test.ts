@@ -1,5 +1,5 @@
 // encrypted_message over a real socket: the envelope checks of contract
-// section 3 in order, plaintext errors that carry the id, replay protection,
+// PROTOCOL.md §3.3 in order, plaintext errors that carry the id, replay protection,
 // garbage frames, and limits on the connection.
 import t, { type Test } from 'tap'
 import nacl from 'tweetnacl'

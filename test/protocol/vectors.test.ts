@@ -1,4 +1,4 @@
-// Every vector error path of contract section 4 over a real socket: the typed
+// Every vector error path of PROTOCOL.md §4 over a real socket: the typed
 // reply, and proof that nothing stored was lost or changed.
 import t, { type Test } from 'tap'
 import { encodeBase64 } from '@rag-session-host/client/shared'
