@@ -1,4 +1,4 @@
-// encrypted_message over a real socket: the envelope checks of contract
+// encrypted_message over a real socket: the envelope checks of
 // PROTOCOL.md §3.3 in order, plaintext errors that carry the id, replay protection,
 // garbage frames, and limits on the connection.
 import t, { type Test } from 'tap'
