@@ -1,5 +1,5 @@
 // npm run bench:sdk-baseline -- <dir of an older checkout>: this SDK against
-// an older one (e.g. `git worktree add ../base v0.2.0`), side by side in one
+// an older one (e.g. `git worktree add ../base fd66b7b`, 0.2.0), side by side in one
 // run against one host in its own process. Rounds alternate between the two
 // clients, so a noisy machine slows both alike; the table reports medians over
 // rounds and the ratio of ours to the baseline. The baseline's SDK is loaded
