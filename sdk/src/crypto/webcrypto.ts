@@ -19,14 +19,14 @@ export function webInitCrypto(subtle: SubtleCrypto | undefined = globalThis.cryp
     const pair = (await web.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair
     const publicKey = new Uint8Array(await web.exportKey('raw', pair.publicKey))
     const hostKey = await web.importKey('raw', peer as BufferSource, { name: 'X25519' }, false, [])
-    const shared = new Uint8Array(await web.deriveBits({ name: 'X25519', public: hostKey } as EcdhKeyDeriveParams, pair.privateKey, 256))
+    const shared = new Uint8Array(await web.deriveBits({ name: 'X25519', public: hostKey }, pair.privateKey, 256))
     return { publicKey, boxKey: boxKeyFromSharedSecret(shared) }
   }
 
   async function sign(web: SubtleCrypto, message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
     if (signing?.secretKey !== secretKey) {
       const jwk: JsonWebKey = { kty: 'OKP', crv: 'Ed25519', d: encodeBase64Url(secretKey.subarray(0, 32)), x: encodeBase64Url(secretKey.subarray(32)) }
-      signing = { secretKey, key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) as Promise<CryptoKey> }
+      signing = { secretKey, key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) }
     }
     return new Uint8Array(await web.sign({ name: 'Ed25519' }, await signing.key, message as BufferSource))
   }
