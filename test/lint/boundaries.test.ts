@@ -66,7 +66,11 @@ for (const layer of ['sessions', 'vectors']) {
     }
     t.same(await fired(at, "import type { WebSocket } from 'ws'\nexport type W = WebSocket\n"), IMPORTS, 'type-only ws')
     t.same(await fired(at, "export const m = await import('fastify')\n"), SYNTAX, 'dynamic import of fastify')
-    t.same(await fired(at, "import { badRequest } from '../protocol/errors.js'\nimport type { Logger } from 'pino'\nexport const f = badRequest\nexport type L = Logger\n"), [], 'protocol and pino are fine')
+    t.same(
+      await fired(at, "import { badRequest } from '../protocol/errors.js'\nimport type { Logger } from 'pino'\nexport const f = badRequest\nexport type L = Logger\n"),
+      [],
+      'protocol and pino are fine',
+    )
   })
 }
 
@@ -76,7 +80,11 @@ t.test('src/crypto imports nothing of sessions, dispatch or transport', async (t
     t.same(await fired(at, `export * from '${moduleIn(dir)}'\n`), PATHS, dir)
   }
   t.same(await fired(at, "export { startWorker } from '../util/worker-file.js'\nexport * from '@rag-session-host/client/shared'\n"), [], 'util and the shared module are fine')
-  t.same(await fired('src/dispatch/lint-fixture.ts', `export * from '${moduleIn('src/sessions')}'\nexport * from '${moduleIn('src/crypto')}'\n`), [], 'dispatch may use sessions and crypto')
+  t.same(
+    await fired('src/dispatch/lint-fixture.ts', `export * from '${moduleIn('src/sessions')}'\nexport * from '${moduleIn('src/crypto')}'\n`),
+    [],
+    'dispatch may use sessions and crypto',
+  )
 })
 
 t.test('an import cycle fails, also through the workspace package name', async (t) => {
@@ -93,7 +101,10 @@ t.test('the real tree keeps every boundary', async (t) => {
   const results = await eslint.lintFiles(['.'])
   const linted = results.map((r) => relative(root, r.filePath))
   for (const dir of ['src/sessions/', 'src/vectors/', 'src/crypto/', 'sdk/src/shared/', 'test/']) {
-    t.ok(linted.some((f) => f.startsWith(dir)), `${dir} is linted`)
+    t.ok(
+      linted.some((f) => f.startsWith(dir)),
+      `${dir} is linted`,
+    )
   }
   const problems = results.flatMap((r) => r.messages.map((m) => `${relative(root, r.filePath)}:${m.line} ${m.ruleId ?? 'fatal'}: ${m.message}`))
   t.same(problems, [])
