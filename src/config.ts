@@ -163,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const out: Record<string, unknown> = {}
   for (const [key, s] of Object.entries(SETTINGS) as [keyof Config, Setting][]) {
     const override = overrides[key]
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- overrides are numbers, booleans or strings from code, parsed like the environment
     const raw = override !== undefined ? String(override) : env[s.env] !== undefined && env[s.env] !== '' ? env[s.env] : s.default
     out[key] = raw === undefined ? undefined : parseValue(key, s, raw)
   }

@@ -99,9 +99,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   let ready = false
   const state = { ready: () => ready }
 
+  // Typed as Fastify's base logger so plugins and routes see the default instance type.
+  const httpLog: FastifyBaseLogger = log
   const app: FastifyInstance = Fastify({
-    // Typed as Fastify's base logger so plugins and routes see the default instance type.
-    loggerInstance: log as FastifyBaseLogger,
+    loggerInstance: httpLog,
     logController: new HttpLogController(),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,

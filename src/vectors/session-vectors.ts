@@ -152,7 +152,7 @@ export class SessionVectorsImpl implements SessionVectors {
     const before = store.bytes
     store.begin()
     let deleted = 0
-    for (const id of new Set(ids as string[])) if (store.remove(id)) deleted++
+    for (const id of new Set(ids)) if (store.remove(id)) deleted++
     this.#settle(before)
     return { deleted, total: store.count }
   }

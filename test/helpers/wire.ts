@@ -79,7 +79,7 @@ export class Wire {
   /** Seals a request (next counter) without sending it. */
   seal(type: string, fields: Record<string, unknown> = {}, id = rid()): Frame {
     if (!this.key || !this.sessionId) throw new Error('no session on this wire')
-    return sealRequest({ sessionId: this.sessionId, key: this.key, counter: ++this.counter, request: { ...fields, type, id } }) as unknown as Frame
+    return sealRequest({ sessionId: this.sessionId, key: this.key, counter: ++this.counter, request: { ...fields, type, id } })
   }
 
   /** Sends a sealed request and returns the opened reply (or the plaintext error frame, as is). */

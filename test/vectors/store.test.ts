@@ -166,7 +166,7 @@ t.test('an allocation failure during a step abandons the copy and leaves the sto
       super(...(args as [number]))
     }
   }
-  globalThis.Float32Array = Failing as unknown as Float32ArrayConstructor
+  globalThis.Float32Array = Failing
   let done: boolean
   try {
     done = st.compactStep(Number.POSITIVE_INFINITY)

@@ -11,7 +11,7 @@ const SIGMA = new Uint8Array([101, 120, 112, 97, 110, 100, 32, 51, 50, 45, 98, 1
 // tweetnacl ships lowlevel at run time but leaves it out of its typings.
 const { crypto_core_hsalsa20 } = (
   nacl as unknown as {
-    lowlevel: { crypto_core_hsalsa20(out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array): number }
+    lowlevel: { crypto_core_hsalsa20: (out: Uint8Array, input: Uint8Array, key: Uint8Array, constant: Uint8Array) => number }
   }
 ).lowlevel
 

@@ -19,7 +19,7 @@ export function webInitCrypto(subtle: SubtleCrypto | undefined = globalThis.cryp
     const pair = (await web.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair
     const publicKey = new Uint8Array(await web.exportKey('raw', pair.publicKey))
     const hostKey = await web.importKey('raw', peer as BufferSource, { name: 'X25519' }, false, [])
-    const shared = new Uint8Array(await web.deriveBits({ name: 'X25519', public: hostKey } as EcdhKeyDeriveParams, pair.privateKey, 256))
+    const shared = new Uint8Array(await web.deriveBits({ name: 'X25519', public: hostKey }, pair.privateKey, 256))
     return { publicKey, boxKey: boxKeyFromSharedSecret(shared) }
   }
 
@@ -27,7 +27,7 @@ export function webInitCrypto(subtle: SubtleCrypto | undefined = globalThis.cryp
     // Compared by content: callers decode the identity afresh for every init.
     if (!signing || !sameBytes(signing.secretKey, secretKey)) {
       const jwk: JsonWebKey = { kty: 'OKP', crv: 'Ed25519', d: encodeBase64Url(secretKey.subarray(0, 32)), x: encodeBase64Url(secretKey.subarray(32)) }
-      signing = { secretKey: secretKey.slice(), key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) as Promise<CryptoKey> }
+      signing = { secretKey: secretKey.slice(), key: web.importKey('jwk', jwk, { name: 'Ed25519' }, false, ['sign']) }
     }
     return new Uint8Array(await web.sign({ name: 'Ed25519' }, await signing.key, message as BufferSource))
   }
