@@ -3,6 +3,7 @@
 // Boundaries are checked with eslint-plugin-import-x rather than dependency-cruiser: one tool, one
 // config and one pass over files the TypeScript parser has already read, with the same resolver for
 // cycles and forbidden edges. test/lint/boundaries.test.ts proves that each boundary rule fires.
+import globals from 'globals'
 import { defineConfig } from 'eslint/config'
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
@@ -110,4 +111,6 @@ export default defineConfig(
 
   // Plain JS (this file): recommended rules, no type information.
   { files: ['**/*.js'], extends: [js.configs.recommended] },
+  // The browser example runs in a page: browser globals, no Node.
+  { files: ['examples/browser/**/*.js'], languageOptions: { globals: globals.browser } },
 )

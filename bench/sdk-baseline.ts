@@ -36,7 +36,7 @@ if (!entry) {
   process.exit(2)
 }
 const baseline = (await import(pathToFileURL(entry).href)) as Sdk
-const sdks: Record<string, Sdk> = { baseline, ours: ours as unknown as Sdk }
+const sdks: Record<string, Sdk> = { baseline, ours }
 
 // Every init here creates a session: room for all of them, and no rate limit (spawn.ts lifts it).
 const host = await startHostProcess({ MAX_SESSIONS: '100000' })

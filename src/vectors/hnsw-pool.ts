@@ -60,7 +60,7 @@ export class HnswPool {
   async search(index: number, query: Float32Array, k: number, ef: number): Promise<number[]> {
     if (this.#closed) throw new Error('hnsw pool closed')
     const copy = query.slice()
-    const reply = await this.#rpc.call({ op: 'search', index, query: copy, k, ef }, [copy.buffer as ArrayBuffer])
+    const reply = await this.#rpc.call({ op: 'search', index, query: copy, k, ef }, [copy.buffer])
     if ('error' in reply) throw new Error(reply.error)
     return reply.labels
   }
