@@ -45,26 +45,26 @@ for (const name of Object.keys(sdks)) perRound[name] = { pingP50: [], pingP99: [
 
 let n = 0
 try {
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, sdk] of Object.entries(sdks)) {
-    const client = await sdk.SessionClient.connect(host.url, { hostPublicKey: host.publicKey })
-    // Inits: one client re-opening sessions back to back (client and host crypto, one round trip each).
-    const t0 = performance.now()
-    for (let i = 0; i < INITS; i++) await client.openSession(`bench-${name}-${n++}`)
-    perRound[name]!.initsPerSec.push(INITS / ((performance.now() - t0) / 1000))
-    // Pings: the whole stack of an empty operation (seal, send, dispatch, reply, open).
-    const times: number[] = []
-    for (let i = 0; i < PINGS; i++) {
-      const s = performance.now()
-      await client.ping()
-      times.push(performance.now() - s)
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [name, sdk] of Object.entries(sdks)) {
+      const client = await sdk.SessionClient.connect(host.url, { hostPublicKey: host.publicKey })
+      // Inits: one client re-opening sessions back to back (client and host crypto, one round trip each).
+      const t0 = performance.now()
+      for (let i = 0; i < INITS; i++) await client.openSession(`bench-${name}-${n++}`)
+      perRound[name]!.initsPerSec.push(INITS / ((performance.now() - t0) / 1000))
+      // Pings: the whole stack of an empty operation (seal, send, dispatch, reply, open).
+      const times: number[] = []
+      for (let i = 0; i < PINGS; i++) {
+        const s = performance.now()
+        await client.ping()
+        times.push(performance.now() - s)
+      }
+      const { p50, p99 } = summarize(times)
+      perRound[name]!.pingP50.push(p50 * 1000)
+      perRound[name]!.pingP99.push(p99 * 1000)
+      await client.close()
     }
-    const { p50, p99 } = summarize(times)
-    perRound[name]!.pingP50.push(p50 * 1000)
-    perRound[name]!.pingP99.push(p99 * 1000)
-    await client.close()
   }
-}
 } finally {
   await host.stop()
 }

@@ -238,7 +238,9 @@ function row(r: Run, label: string): string {
     `${f1(r.idle.loop.p99)} / ${f1(r.idle.loop.max)}`,
     `${yes(r.loaded.loop.p99 <= AIM_LOOP_P99_MS)}, ${yes(ratio <= AIM_SEARCH_RATIO)}`,
     '',
-  ].join(' | ').trim()
+  ]
+    .join(' | ')
+    .trim()
 }
 
 const header = [
@@ -247,8 +249,15 @@ const header = [
 ]
 
 const cpus = os.cpus()
-console.log(`Machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`)
-console.log(`Date: ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `Machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`,
+)
+console.log(
+  `Date: ${new Date().toISOString().replace('T', ' ').slice(0, 16)} UTC; load average at start ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)
 console.log(
   `A: ${VECTORS.toLocaleString('en-US')} clustered ${DIMS}-dim vectors (vector_b64), one batch request at a time; B: ${B_VECTORS.toLocaleString('en-US')} vectors, k=${K} searches every ${PACE_MS} ms, ${IDLE_SEARCHES} idle; host config defaults${Object.keys(HOST_ENV).length ? ` + ${JSON.stringify(HOST_ENV)}` : ''}; host, client and workers share the machine's cores.`,
 )
@@ -275,4 +284,9 @@ for (const batch of BATCHES) {
   console.log(row(mid, `median (${mid.run})`))
 }
 console.log('')
-console.log(`Load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `Load average at end: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)

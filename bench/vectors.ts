@@ -202,7 +202,15 @@ async function benchSize(n: number): Promise<Row[]> {
     bRecall = res.ids.reduce((a, ids, i) => a + recall(ids, truth[i]!), 0) / res.ids.length
   }
   const bs = summarize(bTimes)
-  out.push({ engine: 'hnswlib-node BruteforceSearch', n, uploadPerSec: n / (median(bfUpload) / 1000), p50: bs.p50, p99: bs.p99, recall: bRecall, note: 'blocks the loop for a whole search' })
+  out.push({
+    engine: 'hnswlib-node BruteforceSearch',
+    n,
+    uploadPerSec: n / (median(bfUpload) / 1000),
+    p50: bs.p50,
+    p99: bs.p99,
+    recall: bRecall,
+    note: 'blocks the loop for a whole search',
+  })
 
   for (const r of out) if (!r.engine.startsWith('naive')) r.note = [`search ${(ns.p50 / r.p50).toFixed(1)}x naive`, r.note].filter(Boolean).join('; ')
   return out
@@ -243,7 +251,12 @@ const fmt = (x: number): string => (x >= 100 ? Math.round(x).toLocaleString('en-
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu'
   console.log(`Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 1024 ** 3)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`)
-  console.log(`Date: ${new Date().toISOString().slice(0, 10)}; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+  console.log(
+    `Date: ${new Date().toISOString().slice(0, 10)}; load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+  )
   console.log(`Data: clustered ${DIMS}-dim (seeded Gaussian mixture), k=${K}, HNSW M=${TUNING.hnswM} efConstruction=${TUNING.hnswEfConstruction} efSearch=${TUNING.hnswEfSearch}`)
   console.log('')
   const rows: Row[] = []
@@ -259,10 +272,17 @@ async function main(): Promise<void> {
   if (big && hn) {
     const perVector = big.p50 / big.n
     console.log('')
-    console.log(`Exact scan ≈ ${(perVector * 1000).toFixed(0)} ns/vector at ${DIMS} dims; HNSW p50 at ${hn.n.toLocaleString('en-US')} = ${fmt(hn.p50)} µs -> crossover ≈ ${Math.round(hn.p50 / perVector).toLocaleString('en-US')} vectors.`)
+    console.log(
+      `Exact scan ≈ ${(perVector * 1000).toFixed(0)} ns/vector at ${DIMS} dims; HNSW p50 at ${hn.n.toLocaleString('en-US')} = ${fmt(hn.p50)} µs -> crossover ≈ ${Math.round(hn.p50 / perVector).toLocaleString('en-US')} vectors.`,
+    )
   }
   console.log('')
-  console.log(`Load average at end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other processes on the machine skew the numbers)`)
+  console.log(
+    `Load average at end: ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (other processes on the machine skew the numbers)`,
+  )
   const sn = sizes.find((n) => n >= 10_000)
   if (sn) {
     console.log('')

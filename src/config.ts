@@ -64,8 +64,18 @@ export const SETTINGS = {
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', kind: int(1), default: '400', doc: 'Burst allowance of the per-connection rate limit.' },
   httpRateLimitMax: { env: 'HTTP_RATE_LIMIT_MAX', kind: int(0), default: '600', doc: 'HTTP requests (and WebSocket upgrades) per minute per client address (0 disables).' },
   connectionQueueMax: { env: 'CONNECTION_QUEUE_MAX', kind: int(1), default: '64', doc: 'Frames queued on one connection before the host stops reading from it.' },
-  cryptoOffloadBytes: { env: 'CRYPTO_OFFLOAD_BYTES', kind: int(0), default: '65536', doc: 'Inbound frames and replies at least this large are parsed, opened and sealed on a worker thread.' },
-  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', kind: int(0), default: '10000', doc: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; frames already received get up to half of it (at most 3 s) to be answered.' },
+  cryptoOffloadBytes: {
+    env: 'CRYPTO_OFFLOAD_BYTES',
+    kind: int(0),
+    default: '65536',
+    doc: 'Inbound frames and replies at least this large are parsed, opened and sealed on a worker thread.',
+  },
+  shutdownGraceMs: {
+    env: 'SHUTDOWN_GRACE_MS',
+    kind: int(0),
+    default: '10000',
+    doc: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; frames already received get up to half of it (at most 3 s) to be answered.',
+  },
   trustProxy: { env: 'TRUST_PROXY', kind: { type: 'bool' }, default: 'false', doc: 'Trust `X-Forwarded-For` from the load balancer for client addresses.' },
   metricsEnabled: { env: 'METRICS_ENABLED', kind: { type: 'bool' }, default: 'true', doc: 'Serve Prometheus metrics at `GET /metrics`.' },
   corsOrigins: {
@@ -107,7 +117,10 @@ const ORIGIN = /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s,]+\/?$/i
  */
 function parseOrigins(raw: string, wildcard: boolean, fail: (expected: string) => never): readonly string[] {
   const expected = `${wildcard ? '`*` or ' : ''}a comma-separated list of origins (scheme://host[:port])`
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e.length > 0)
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0)
   if (entries.length === 0) fail(expected)
   if (wildcard && entries.length === 1 && entries[0] === '*') return ['*']
   return entries.map((e) => {

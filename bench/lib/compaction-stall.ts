@@ -108,7 +108,12 @@ async function scenario(name: 'idle' | 'searching', data: Float32Array, query: F
 
 const c = clustered({ count: N, dims: DIMS, seed: 1234 })
 const query = c.query()
-console.log(`Machine: ${os.cpus()[0]?.model ?? 'unknown'} x ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`)
+console.log(
+  `Machine: ${os.cpus()[0]?.model ?? 'unknown'} x ${os.cpus().length}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+)
 console.log(`${N.toLocaleString('en-US')} x ${DIMS}, upserts in batches of ${BATCH}`)
 console.log('')
 console.log('| scenario | upserts | upload p50 ms | loop delay before p99 / max ms | last upload ms | loop delay from last upload p99 / max ms | searches done |')
@@ -116,5 +121,7 @@ console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const name of ['idle', 'searching'] as const) {
   const r = await scenario(name, c.data, query)
   const f = (x: number): string => x.toFixed(1)
-  console.log(`| ${r.name} | ${r.upserts.toLocaleString('en-US')} | ${f(r.uploadP50)} | ${f(r.before.p99)} / ${f(r.before.max)} | ${f(r.last)} | ${f(r.compaction.p99)} / ${f(r.compaction.max)} | ${r.searches} |`)
+  console.log(
+    `| ${r.name} | ${r.upserts.toLocaleString('en-US')} | ${f(r.uploadP50)} | ${f(r.before.p99)} / ${f(r.before.max)} | ${f(r.last)} | ${f(r.compaction.p99)} / ${f(r.compaction.max)} | ${r.searches} |`,
+  )
 }

@@ -8,7 +8,12 @@ export const DIMS = 256
 
 /** Lower-cased runs of letters and digits. */
 export function words(text) {
-  return text.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []
+  return (
+    text
+      .normalize('NFKC')
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? []
+  )
 }
 
 /** FNV-1a over the UTF-16 code units of `s`, as an unsigned 32-bit integer. */

@@ -10,13 +10,7 @@ import { decodeBase64, decodeUtf8, encodeBase64, encodeUtf8 } from './shared/enc
 import { isObject } from './shared/json.js'
 import { counterNonce, randomBytes, randomNonce } from './shared/nonce.js'
 import { KEY_BYTES, NONCE_BYTES, MAC_BYTES } from './shared/sizes.js'
-import {
-  initSignatureText,
-  type EncryptedFrame,
-  type SessionInitFrame,
-  type SessionInitInfo,
-  type SessionInitPayload,
-} from './shared/messages.js'
+import { initSignatureText, type EncryptedFrame, type SessionInitFrame, type SessionInitInfo, type SessionInitPayload } from './shared/messages.js'
 import { HostError } from './errors.js'
 
 export type { BoxKeyPair } from './crypto/types.js'
@@ -55,12 +49,7 @@ export function signText(text: string, identity: Identity): string {
  * `{nonce, ciphertext}` of `box(utf8(JSON(payload)), nonce, hostPublicKey, ephSecretKey)`; `payload` may be raw bytes.
  * Pass the whole ephemeral pair when you have it: native X25519 then skips a scalar multiplication.
  */
-export function boxPayload(
-  payload: unknown,
-  hostPublicKey: Uint8Array,
-  eph: Uint8Array | BoxKeyPair,
-  nonce: Uint8Array = randomNonce(),
-): { nonce: string; ciphertext: string } {
+export function boxPayload(payload: unknown, hostPublicKey: Uint8Array, eph: Uint8Array | BoxKeyPair, nonce: Uint8Array = randomNonce()): { nonce: string; ciphertext: string } {
   const pair = eph instanceof Uint8Array ? { secretKey: eph, publicKey: nacl.scalarMult.base(eph) } : eph
   const shared = platform().frameCrypto.boxBefore(hostPublicKey, pair)
   return boxWith(payload, shared, nonce)

@@ -5,7 +5,6 @@ import { PROTOCOL_VERSION, type HostInfo } from './shared/messages.js'
 import { HostError } from './errors.js'
 import { isObject } from './shared/json.js'
 
-
 /** Checks a /v1/host body; throws `protocol_error` when it is not one this client can talk to. */
 export function parseHostInfo(body: unknown): HostInfo {
   const bad = (msg: string): HostError => new HostError('protocol_error', msg, { retryable: false })

@@ -237,8 +237,7 @@ export class SessionClient extends Emitter<SessionClientEvents> {
   }
 
   searchVectors(vector: VectorInput, opts: SearchOptions = {}): Promise<Response<'searchVectors'>> {
-    const fields: Record<string, unknown> =
-      this.#vectorEncoding === 'b64' ? { vector_b64: encodeVectorBase64(vector) } : { vector: Array.from(vector) }
+    const fields: Record<string, unknown> = this.#vectorEncoding === 'b64' ? { vector_b64: encodeVectorBase64(vector) } : { vector: Array.from(vector) }
     if (opts.k !== undefined) fields.k = opts.k
     if (opts.threshold !== undefined) fields.threshold = opts.threshold
     if (opts.filter !== undefined) fields.filter = opts.filter
@@ -475,7 +474,13 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     for (const p of sent) {
       if (p === tooBig) {
         // Whichever frame the host refused, the largest one in flight was at least as big.
-        this.#fail(p, new HostError('limit_exceeded', `the host closed the connection (1009: frame too big) while this ${p.sentBytes}-byte request was in flight`, { requestId: p.id, retryable: false }))
+        this.#fail(
+          p,
+          new HostError('limit_exceeded', `the host closed the connection (1009: frame too big) while this ${p.sentBytes}-byte request was in flight`, {
+            requestId: p.id,
+            retryable: false,
+          }),
+        )
       } else {
         this.#fail(p, new HostError('disconnected', `connection closed (${code}${reason ? `: ${reason}` : ''}) before the reply`, { requestId: p.id }))
       }

@@ -15,7 +15,13 @@ const STAGES = {
   // Its message is the host's own fixed error text (docs/OPERATIONS.md).
   frame: { event: 'frame.rejected', fault: 'frame.fault', message: undefined, reply: plainError, count: countEnvelopeError },
   envelope: { event: 'request.rejected', fault: 'request.fault', message: 'encrypted message rejected', reply: plainError, count: countEnvelopeError },
-  init: { event: 'init.rejected', fault: 'init.fault', message: 'session init rejected', reply: initRejected, count: (m: HostMetrics, code: string): void => m.inits.inc({ outcome: code }) },
+  init: {
+    event: 'init.rejected',
+    fault: 'init.fault',
+    message: 'session init rejected',
+    reply: initRejected,
+    count: (m: HostMetrics, code: string): void => m.inits.inc({ outcome: code }),
+  },
 } as const
 
 /** `err` is a ProtocolError for a refusal; anything else is a host fault, logged as one and answered `internal`. */

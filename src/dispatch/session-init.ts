@@ -2,7 +2,17 @@
 // nothing changes until all of them have passed.
 import nacl from 'tweetnacl'
 import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
-import { decodeBase64, decodeUtf8, encodeUtf8, KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES, initSignatureText, isSessionId } from '@rag-session-host/client/shared'
+import {
+  decodeBase64,
+  decodeUtf8,
+  encodeUtf8,
+  KEY_BYTES,
+  NONCE_BYTES,
+  SIGNATURE_BYTES,
+  SIGN_PUBLIC_KEY_BYTES,
+  initSignatureText,
+  isSessionId,
+} from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
 import type { HostContext, Peer } from './context.js'

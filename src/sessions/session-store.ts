@@ -133,10 +133,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     const from = session.status
     session.status = status
     session.statusSince = this.now()
-    this.#opts.logger.info(
-      { event: `session.${status === 'active' ? 'resumed' : status}`, session_id: session.id, session_seq: session.seq, from },
-      `session ${status}`,
-    )
+    this.#opts.logger.info({ event: `session.${status === 'active' ? 'resumed' : status}`, session_id: session.id, session_seq: session.seq, from }, `session ${status}`)
   }
 
   /** Detached past its grace becomes abandoned; true when that happened now. */
@@ -155,8 +152,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
   #reclaimCandidate(now: number): Session<V> | undefined {
     let oldest: Session<V> | undefined
     for (const s of this.#sessions.values()) {
-      const reclaimable =
-        s.status === 'ended' || s.status === 'abandoned' || (s.status === 'detached' && now - s.statusSince >= this.#opts.reconnectGraceMs)
+      const reclaimable = s.status === 'ended' || s.status === 'abandoned' || (s.status === 'detached' && now - s.statusSince >= this.#opts.reconnectGraceMs)
       if (reclaimable && (!oldest || s.lastActiveAt < oldest.lastActiveAt)) oldest = s
     }
     return oldest
@@ -184,10 +180,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     if (this.#sessions.get(session.id) !== session) return
     this.#sessions.delete(session.id)
     session.vectors.dispose()
-    this.#opts.logger.info(
-      { event: 'session.dropped', session_id: session.id, session_seq: session.seq, reason, status: session.status },
-      'session dropped',
-    )
+    this.#opts.logger.info({ event: 'session.dropped', session_id: session.id, session_seq: session.seq, reason, status: session.status }, 'session dropped')
     this.emit('dropped', session, reason)
   }
 }

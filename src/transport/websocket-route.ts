@@ -7,12 +7,7 @@ import type { HostContext } from '../dispatch/context.js'
 import { Connection } from './connection.js'
 import type { ConnectionRegistry } from './connection-registry.js'
 
-export function registerWebSocketRoute(
-  app: FastifyInstance,
-  ctx: HostContext,
-  registry: ConnectionRegistry,
-  state: { ready: () => boolean },
-): void {
+export function registerWebSocketRoute(app: FastifyInstance, ctx: HostContext, registry: ConnectionRegistry, state: { ready: () => boolean }): void {
   app.get(
     WS_PATH,
     {

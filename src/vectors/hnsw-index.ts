@@ -43,10 +43,7 @@ export class SessionIndex implements IndexListener {
     this.#sessionId = sessionId
     this.#onFailed = onFailed
     store.startLabels(this.gen)
-    this.graph = pool.open(
-      { dims: store.dims!, m: tuning.hnswM, efConstruction: tuning.hnswEfConstruction, capacity: Math.ceil(store.count * 1.25) + 1024 },
-      this,
-    )
+    this.graph = pool.open({ dims: store.dims!, m: tuning.hnswM, efConstruction: tuning.hnswEfConstruction, capacity: Math.ceil(store.count * 1.25) + 1024 }, this)
     this.#pump()
   }
 

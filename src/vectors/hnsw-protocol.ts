@@ -22,8 +22,6 @@ export type SearchReply = { op: 'result'; id: number; labels: number[] } | { op:
 /** Unsolicited reports about one index. */
 export type IndexReport =
   /** Every label below `upTo` that was sent is in the index (or was deleted before it got there). */
-  | { op: 'progress'; index: number; upTo: number; size: number }
-  | { op: 'rebuilt'; index: number; size: number; ms: number }
-  | { op: 'failed'; index: number; message: string }
+  { op: 'progress'; index: number; upTo: number; size: number } | { op: 'rebuilt'; index: number; size: number; ms: number } | { op: 'failed'; index: number; message: string }
 
 export type FromWorker = SearchReply | IndexReport

@@ -84,7 +84,10 @@ browserSuite(t, 'browser example in Chromium', () => {
 
     // The embedder is deterministic and unit-length, and refuses a text with no words.
     const embedder = await page.evaluate(async (text) => {
-      const m = (await import(new URL('/embedder.js', (globalThis as unknown as { location: { href: string } }).location.href).href)) as { DIMS: number; embed(text: string): Float32Array | null }
+      const m = (await import(new URL('/embedder.js', (globalThis as unknown as { location: { href: string } }).location.href).href)) as {
+        DIMS: number
+        embed(text: string): Float32Array | null
+      }
       const v1 = m.embed(text)!
       const v2 = m.embed(text)!
       return { dims: m.DIMS, length: v1.length, same: v1.every((x, i) => x === v2[i]), norm: Math.hypot(...v1), empty: m.embed(' ,.; ') }

@@ -58,10 +58,7 @@ browserSuite(t, 'SDK bundle in Chromium', () => {
     { k: 5, filter: { group: 'a' } },
     { k: 7, filter: { $and: [{ group: 'b' }, { n: { $gte: 150 } }] } },
   ]
-  const expected = [
-    bruteForce(byId, query, 5, (id) => meta.get(id)!.group === 'a'),
-    bruteForce(byId, query, 7, (id) => meta.get(id)!.group === 'b' && meta.get(id)!.n >= 150),
-  ]
+  const expected = [bruteForce(byId, query, 5, (id) => meta.get(id)!.group === 'a'), bruteForce(byId, query, 7, (id) => meta.get(id)!.group === 'b' && meta.get(id)!.n >= 150)]
 
   t.test('a session from a page on another origin: history, vectors, filtered search, re-init, forbidden, reconnect, pagehide', async (t) => {
     const pages = await startStaticServer(pageFiles)
@@ -236,7 +233,13 @@ browserSuite(t, 'SDK bundle in Chromium', () => {
       await client.appendMessage('user', 'signed and boxed')
       const history = await client.getHistory()
       await client.close()
-      return { before, after: client.cryptoBackend, created: inits.map((x) => x.created), history: history.messages.map((m) => m.content), imports: (globalThis as { ed25519Imports?: number }).ed25519Imports }
+      return {
+        before,
+        after: client.cryptoBackend,
+        created: inits.map((x) => x.created),
+        history: history.messages.map((m) => m.content),
+        imports: (globalThis as { ed25519Imports?: number }).ed25519Imports,
+      }
     }
 
     // Counts the Ed25519 imports; the SDK keeps the imported key while the identity stays the same.

@@ -90,7 +90,7 @@ t.test('next(): the arguments of the next event, as a promise', async (t) => {
   t.equal(em.listenerCount('ready'), 0, 'its listener is gone')
 })
 
-t.test("node:events once() works on it as on an EventEmitter", async (t) => {
+t.test('node:events once() works on it as on an EventEmitter', async (t) => {
   const em = new Emitter<Events>()
   // At run time once() needs only on/once/removeListener; its typings want a
   // full EventEmitter, hence the cast.

@@ -101,7 +101,17 @@ t.test('buildSessionInit: fresh ephemeral key and K every time; options honoured
   const eph = nacl.box.keyPair()
   const key = nacl.randomBytes(32)
   const nonce = nacl.randomBytes(24)
-  const c = buildSessionInit({ sessionId: 's', requestId: '3', hostPublicKey: host.publicKey, identity, ephKeyPair: eph, sessionKey: key, ts: 1763700000000, newAttempt: true, nonce })
+  const c = buildSessionInit({
+    sessionId: 's',
+    requestId: '3',
+    hostPublicKey: host.publicKey,
+    identity,
+    ephKeyPair: eph,
+    sessionKey: key,
+    ts: 1763700000000,
+    newAttempt: true,
+    nonce,
+  })
   t.equal(c.ephPub, b64(eph.publicKey))
   t.equal(c.frame.nonce, b64(nonce))
   const opened = nacl.box.open(unb64(c.frame.ciphertext), nonce, eph.publicKey, host.secretKey)
@@ -226,9 +236,18 @@ t.test('vector_b64: little-endian float32', async (t) => {
 
 t.test('backoff: exponential ceiling, full jitter', async (t) => {
   const o = { initialDelayMs: 100, maxDelayMs: 10_000 }
-  t.same([1, 2, 3, 4, 8, 100].map((a) => backoffCeiling(a, o)), [100, 200, 400, 800, 10_000, 10_000])
-  t.equal(backoffDelay(3, o, () => 0), 0)
-  t.equal(backoffDelay(3, o, () => 0.5), 200)
+  t.same(
+    [1, 2, 3, 4, 8, 100].map((a) => backoffCeiling(a, o)),
+    [100, 200, 400, 800, 10_000, 10_000],
+  )
+  t.equal(
+    backoffDelay(3, o, () => 0),
+    0,
+  )
+  t.equal(
+    backoffDelay(3, o, () => 0.5),
+    200,
+  )
   t.ok(backoffDelay(3, o, () => 0.9999) < 400)
 })
 

@@ -35,8 +35,7 @@ const book = new Map([sentPing, queuedPing, sentInit, unbuiltInit].map((p) => [p
 const lookup = (id: string): Pending | undefined => book.get(id)
 
 /** `boundKey` null: the connection holds no session key. */
-const read = (frame: unknown, boundKey: Uint8Array | null = key): Verdict =>
-  readFrame(typeof frame === 'string' ? frame : JSON.stringify(frame), lookup, boundKey ?? undefined)
+const read = (frame: unknown, boundKey: Uint8Array | null = key): Verdict => readFrame(typeof frame === 'string' ? frame : JSON.stringify(frame), lookup, boundKey ?? undefined)
 const sealed = (plain: unknown, envelopeId: string | null, k = key): Record<string, unknown> => ({
   type: 'encrypted_message',
   id: envelopeId,
@@ -188,8 +187,18 @@ t.test('sealed frames that cannot be read', async (t) => {
     ['a nonce that is not base64 of 24 bytes', { ...sealed(reply, 'p1'), nonce: 'AAAA' }, key, 'protocol_error'],
     ['no ciphertext', { ...sealed(reply, 'p1'), ciphertext: undefined }, key, 'protocol_error'],
     ['plaintext that is not a JSON object', sealed([reply], 'p1'), key, 'protocol_error'],
-    ['plaintext that is not JSON', { type: 'encrypted_message', id: 'p1', session_id: 's1', ...sealJson(new TextEncoder().encode('{nope'), key, randomNonce()) }, key, 'protocol_error'],
-    ['plaintext that is not UTF-8', { type: 'encrypted_message', id: 'p1', session_id: 's1', ...sealJson(new Uint8Array([0x7b, 0xff, 0x7d]), key, randomNonce()) }, key, 'protocol_error'],
+    [
+      'plaintext that is not JSON',
+      { type: 'encrypted_message', id: 'p1', session_id: 's1', ...sealJson(new TextEncoder().encode('{nope'), key, randomNonce()) },
+      key,
+      'protocol_error',
+    ],
+    [
+      'plaintext that is not UTF-8',
+      { type: 'encrypted_message', id: 'p1', session_id: 's1', ...sealJson(new Uint8Array([0x7b, 0xff, 0x7d]), key, randomNonce()) },
+      key,
+      'protocol_error',
+    ],
   ]
   for (const [name, frame, boundKey, code] of cases) {
     await t.test(name, async (t) => {
@@ -211,8 +220,16 @@ t.test('notices', async (t) => {
     const v = read(sealed({ type: 'session_status', status, reason: 'why' }, null))
     t.same(v, { kind: 'notice', notice: { type: 'session_status', status, reason: 'why' } }, status)
   }
-  t.same(read(sealed({ type: 'session_status', status: 'evicted', id: null }, null)), { kind: 'notice', notice: { type: 'session_status', status: 'evicted', reason: '' } }, 'a missing reason is empty')
-  t.same(read(sealed({ type: 'session_status', status: 'evicted', reason: 7 }, null)), { kind: 'notice', notice: { type: 'session_status', status: 'evicted', reason: '' } }, 'a reason that is not a string is empty')
+  t.same(
+    read(sealed({ type: 'session_status', status: 'evicted', id: null }, null)),
+    { kind: 'notice', notice: { type: 'session_status', status: 'evicted', reason: '' } },
+    'a missing reason is empty',
+  )
+  t.same(
+    read(sealed({ type: 'session_status', status: 'evicted', reason: 7 }, null)),
+    { kind: 'notice', notice: { type: 'session_status', status: 'evicted', reason: '' } },
+    'a reason that is not a string is empty',
+  )
   for (const status of ['paused', undefined, 3]) {
     const v = read(sealed({ type: 'session_status', status, reason: 'x' }, null))
     t.equal(v.kind, 'error', `status ${JSON.stringify(status)}: error`)

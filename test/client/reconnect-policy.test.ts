@@ -52,7 +52,11 @@ t.test('attempts wait a jittered backoff below the ceiling, then give up after m
   const opts = { initialDelayMs: 100, maxDelayMs: 350, maxAttempts: 5 }
   const policy = new ReconnectPolicy(opts)
   const ceilings = [100, 200, 350, 350, 350]
-  t.same([1, 2, 3, 4, 5].map((n) => backoffCeiling(n, opts)), ceilings, 'the ceiling doubles up to maxDelayMs')
+  t.same(
+    [1, 2, 3, 4, 5].map((n) => backoffCeiling(n, opts)),
+    ceilings,
+    'the ceiling doubles up to maxDelayMs',
+  )
   for (let attempt = 1; attempt <= 5; attempt++) {
     const ceiling = ceilings[attempt - 1] ?? 0
     const delays = Array.from({ length: 200 }, () => policy.attempt(attempt))

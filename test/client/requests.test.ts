@@ -38,7 +38,14 @@ t.test('queued in call order; `first` goes to the head', async (t) => {
   t.equal(book.hasQueued, true)
   t.same(drain(book), ['init', 'a', 'b'])
   t.equal(book.hasQueued, false)
-  t.same(book.all().map((p) => p.id).sort(), ['a', 'b', 'init'], 'taken from the queue, still pending')
+  t.same(
+    book
+      .all()
+      .map((p) => p.id)
+      .sort(),
+    ['a', 'b', 'init'],
+    'taken from the queue, still pending',
+  )
 })
 
 t.test('settle: once, and settled entries are skipped by the queue', async (t) => {
@@ -107,11 +114,18 @@ t.test('sent() lists what went on the wire; clearQueue forgets the queue, not th
   book.add(b, false)
   const taken = book.next()
   if (taken) taken.sentBytes = 120
-  t.same(book.sent().map((p) => p.id), ['a'])
+  t.same(
+    book.sent().map((p) => p.id),
+    ['a'],
+  )
   book.clearQueue()
   t.equal(book.hasQueued, false)
   t.equal(book.next(), undefined)
-  t.same(book.all().map((p) => p.id), ['a', 'b'], 'both still pending (the client rejects them itself)')
+  t.same(
+    book.all().map((p) => p.id),
+    ['a', 'b'],
+    'both still pending (the client rejects them itself)',
+  )
 })
 
 t.test('settle stops the request timer', async (t) => {

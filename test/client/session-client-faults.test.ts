@@ -25,11 +25,7 @@ async function rejection(promise: Promise<unknown>, ms = 5000): Promise<HostErro
   return result.err
 }
 
-async function setup(
-  t: { teardown(fn: () => unknown): void },
-  opts: ConnectOptions = {},
-  hostOpts: FakeHostOptions = {},
-): Promise<{ host: FakeHost; client: SessionClient }> {
+async function setup(t: { teardown(fn: () => unknown): void }, opts: ConnectOptions = {}, hostOpts: FakeHostOptions = {}): Promise<{ host: FakeHost; client: SessionClient }> {
   const host = await FakeHost.start(hostOpts)
   const client = await SessionClient.connect(host.url, { reconnect: FAST_RECONNECT, requestTimeoutMs: 10_000, ...opts })
   t.teardown(async () => {
@@ -52,8 +48,15 @@ t.test('replies are correlated by id, counters strictly increase from 1', async 
     })
   }
   const results = await within(Promise.all([1, 2, 3, 4, 5].map((n) => client.appendMessage('user', String(n)))), 5000, 'five replies')
-  t.same(results.map((r) => r.seq), [1, 2, 3, 4, 5], 'each caller got its own reply')
-  t.same(host.requests.map((r) => r.counter), [1n, 2n, 3n, 4n, 5n])
+  t.same(
+    results.map((r) => r.seq),
+    [1, 2, 3, 4, 5],
+    'each caller got its own reply',
+  )
+  t.same(
+    host.requests.map((r) => r.counter),
+    [1n, 2n, 3n, 4n, 5n],
+  )
   const ids = host.requests.map((r) => r.request.id)
   t.equal(new Set(ids).size, 5, 'unique request ids')
 })

@@ -78,7 +78,11 @@ t.test('no request before openSession; bad session ids refused locally', async (
   t.equal((await rejection(client.openSession('bad id with spaces'))).code, 'bad_request')
   t.equal((await rejection(client.openSession('x\n'))).code, 'bad_request')
   await client.openSession('fine') // a frame after them: had they been sent, they would be here first
-  t.same(tap.frames.map((f) => f.frame.session_id), ['fine'], 'nothing else sent')
+  t.same(
+    tap.frames.map((f) => f.frame.session_id),
+    ['fine'],
+    'nothing else sent',
+  )
 })
 
 t.test('typed operations put the contract fields on the wire', async (t) => {
@@ -100,7 +104,11 @@ t.test('typed operations put the contract fields on the wire', async (t) => {
 
   const filter = { $and: [{ lang: 'en' }, { n: { $gte: 1 } }] }
   const found = await client.searchVectors([1, 0.5, -2], { k: 3, threshold: 0.1, filter })
-  t.same(found.results.map((r) => [r.id, r.metadata]), [['a', { lang: 'en', n: 1 }]], 'the host applied the filter')
+  t.same(
+    found.results.map((r) => [r.id, r.metadata]),
+    [['a', { lang: 'en', n: 1 }]],
+    'the host applied the filter',
+  )
   t.ok(Math.abs((found.results[0]?.score ?? 0) - 1) < 1e-6, 'and decoded the vectors the SDK encoded')
   t.equal(found.exact, true)
   const search = tap.requests.at(-1)?.request as Record<string, unknown>
@@ -110,12 +118,18 @@ t.test('typed operations put the contract fields on the wire', async (t) => {
   t.same(decodeF32(String(search.vector_b64)), [1, 0.5, -2])
   t.notOk('vector' in search)
   const scored = await client.searchVectors([0, 1, 0], { k: 3 })
-  t.same(scored.results.map((r) => r.id), ['b', 'a'])
+  t.same(
+    scored.results.map((r) => r.id),
+    ['b', 'a'],
+  )
   t.ok(Math.abs((scored.results[1]?.score ?? 0) - 0.5 / Math.hypot(1, 0.5, 2)) < 1e-6, 'cosine of what was sent')
 
   await client.appendMessage('assistant', 'hello')
   const history = await client.getHistory({ attempt: 'all', limit: 10 })
-  t.same(history.messages.map((m) => m.content), ['hello'])
+  t.same(
+    history.messages.map((m) => m.content),
+    ['hello'],
+  )
   t.match(tap.requests.at(-1)?.request, { type: 'getHistory', attempt: 'all', limit: 10 })
   t.same(await client.deleteVectors(['a']), { deleted: 1, total: 1 })
   t.same(tap.requests.at(-1)?.request, { type: 'deleteVectors', id: tap.requests.at(-1)?.request.id, ids: ['a'] })
@@ -177,7 +191,13 @@ t.test('openSession ok:false rejects and leaves the bound session in place', asy
   t.ok((full.retryAfterMs ?? 0) > 0, 'with a retry hint')
   t.equal(client.sessionId, 'mine', 'requests still go to the session that is bound')
   await client.appendMessage('user', 'still mine')
-  t.same(host.server.ctx.sessions.get('mine')?.history.query({ attempt: 'all', currentAttempt: 1 }).map((m) => m.content), ['still mine'])
+  t.same(
+    host.server.ctx.sessions
+      .get('mine')
+      ?.history.query({ attempt: 'all', currentAttempt: 1 })
+      .map((m) => m.content),
+    ['still mine'],
+  )
   t.equal(host.server.ctx.sessions.size, 1)
 })
 
@@ -193,7 +213,10 @@ t.test('openSession again rotates the key and restarts the counter', async (t) =
   t.not(tap.inits[1]?.sessionKey, tap.inits[0]?.sessionKey, 'new K')
   t.not(tap.inits[1]?.ephPub, tap.inits[0]?.ephPub, 'new ephemeral key')
   await client.ping()
-  t.same(tap.requests.map((r) => r.counter), [1n, 2n, 1n])
+  t.same(
+    tap.requests.map((r) => r.counter),
+    [1n, 2n, 1n],
+  )
   t.equal(tap.conns, 1, 'same connection')
   t.equal(host.server.ctx.connections.size, 1)
 })
@@ -204,7 +227,11 @@ t.test('requests made during an init wait for it and use the new key', async (t)
   const pong = client.ping() // issued before the ack
   await opening
   t.type((await pong).ts, 'number')
-  t.same(tap.frames.map((f) => f.frame.type), ['encrypted_session_init', 'encrypted_message'], 'sent after the init')
+  t.same(
+    tap.frames.map((f) => f.frame.type),
+    ['encrypted_session_init', 'encrypted_message'],
+    'sent after the init',
+  )
   t.equal(tap.requests[0]?.counter, 1n)
 })
 
@@ -252,8 +279,19 @@ t.test('requests issued while disconnected wait for the reconnect', async (t) =>
   dropConnection(host)
   await within(client.next('reconnected'), 5000, 'reconnected')
   const done = await within(Promise.all(waiting), 5000, 'queued requests')
-  t.same(done.map((d) => d.seq), [1, 2], 'sent in call order after the re-init')
-  t.same(tap.requests.map((r) => [r.conn, r.counter]), [[1, 1n], [1, 2n]], 'on the new connection, under the new key')
+  t.same(
+    done.map((d) => d.seq),
+    [1, 2],
+    'sent in call order after the re-init',
+  )
+  t.same(
+    tap.requests.map((r) => [r.conn, r.counter]),
+    [
+      [1, 1n],
+      [1, 2n],
+    ],
+    'on the new connection, under the new key',
+  )
 })
 
 t.test('reconnect disabled: in-flight and later requests reject, the client closes', async (t) => {
@@ -288,7 +326,13 @@ t.test('gives up after maxAttempts; queued requests reject', async (t) => {
   if (!queued) throw new Error('no queued request')
   t.match(await rejection(queued), { code: 'disconnected', retryable: false })
   t.equal(hostInfoGets(host), 4, 'host info fetched again before each attempt')
-  t.same(host.log.events('http.request').filter((l) => l.url === '/v1/host').map((l) => l.status), [200, 429, 429, 429])
+  t.same(
+    host.log
+      .events('http.request')
+      .filter((l) => l.url === '/v1/host')
+      .map((l) => l.status),
+    [200, 429, 429, 429],
+  )
 })
 
 t.test('frames over max_frame_bytes are refused before sending', async (t) => {

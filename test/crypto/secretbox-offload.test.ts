@@ -32,8 +32,7 @@ function offload(t: Test): SecretboxOffload {
 }
 
 /** What nacl itself makes of a sealed result. */
-const openDirect = (sealed: { nonce: string; ciphertext: string }): Uint8Array | null =>
-  nacl.secretbox.open(decodeBase64(sealed.ciphertext)!, decodeBase64(sealed.nonce)!, key)
+const openDirect = (sealed: { nonce: string; ciphertext: string }): Uint8Array | null => nacl.secretbox.open(decodeBase64(sealed.ciphertext)!, decodeBase64(sealed.nonce)!, key)
 
 function sealDirect(plaintext: Uint8Array): { nonce: Uint8Array; ciphertext: string } {
   const nonce = nacl.randomBytes(24)

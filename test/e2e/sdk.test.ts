@@ -13,7 +13,10 @@ t.test('SDK: open, append, history, info, ping, end', async (t) => {
   t.equal(info.created, true)
   t.same(await client.appendMessage('user', 'hello'), { seq: 1, attempt: 1 })
   const h = await client.getHistory()
-  t.same(h.messages.map((m) => m.content), ['hello'])
+  t.same(
+    h.messages.map((m) => m.content),
+    ['hello'],
+  )
   const s = await client.sessionInfo()
   t.equal(s.session_id, 'sdk-1')
   t.equal(s.connections, 1)
@@ -36,7 +39,10 @@ t.test('SDK with a pinned host key and a second identity refused', async (t) => 
   const err = (await thief.openSession('pinned').catch((e: unknown) => e)) as HostError
   t.equal(err.code, 'forbidden')
   t.equal(err.retryable, false)
-  t.same((await owner.getHistory()).messages.map((m) => m.content), ['mine'])
+  t.same(
+    (await owner.getHistory()).messages.map((m) => m.content),
+    ['mine'],
+  )
 })
 
 t.test('SDK reconnects after the host drops the socket, re-inits with a new key, keeps the session', async (t) => {
@@ -46,7 +52,10 @@ t.test('SDK reconnects after the host drops the socket, re-inits with a new key,
   t.teardown(() => client.close())
   await client.openSession('rc')
   await client.appendMessage('user', 'before drop')
-  await client.uploadVectors([{ id: 'a', vector: [1, 0, 0] }, { id: 'b', vector: [0, 1, 0] }])
+  await client.uploadVectors([
+    { id: 'a', vector: [1, 0, 0] },
+    { id: 'b', vector: [0, 1, 0] },
+  ])
 
   const disconnected = client.next('disconnected')
   const reconnected = client.next('reconnected')
@@ -73,7 +82,10 @@ t.test('SDK reconnects after the host drops the socket, re-inits with a new key,
   t.ok(host.server.ctx.keys.get(connAfter[0]!, 'rc'), 'which holds its own key')
   t.equal(host.log.events('key.rotated').length, 2, 'the reconnect installed a new key')
   const h = await client.getHistory()
-  t.same(h.messages.map((m) => m.content), ['before drop'])
+  t.same(
+    h.messages.map((m) => m.content),
+    ['before drop'],
+  )
   const found = await client.searchVectors([1, 0, 0], { k: 1 })
   t.equal(found.results[0]?.id, 'a')
 })

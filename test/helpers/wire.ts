@@ -18,7 +18,10 @@ export class Wire {
   sessionId: string | undefined
   counter = 0n
 
-  private constructor(readonly ws: WebSocket, readonly hostPublicKey: Uint8Array) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly hostPublicKey: Uint8Array,
+  ) {
     ws.on('message', (data, isBinary) => {
       const frame = JSON.parse(isBinary ? '{}' : data.toString()) as Frame
       const i = this.#waiters.findIndex((w) => w.pred(frame))

@@ -60,6 +60,9 @@ t.test('the host process exits 1 on a corrupt host.key, and says which file', as
   const failed = lines.find((l) => l.event === 'host.start_failed')
   t.equal(failed?.level, 'fatal')
   t.match(failed?.err?.message, `${file} does not hold base64 of 32 bytes`)
-  t.notOk(lines.some((l) => l.event === 'host.started'), 'it never listened')
+  t.notOk(
+    lines.some((l) => l.event === 'host.started'),
+    'it never listened',
+  )
   t.equal(readFileSync(file, 'utf8'), 'this is not a key\n')
 })

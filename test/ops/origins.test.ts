@@ -37,7 +37,10 @@ t.test('GET /v1/host answers CORS for any origin by default', async (t) => {
   t.equal(res.headers.get('access-control-allow-origin'), '*')
   t.equal(((await res.json()) as { protocol: number }).protocol, 1)
 
-  const pre = await fetch(`${host.url}/v1/host`, { method: 'OPTIONS', headers: { origin: APP, 'access-control-request-method': 'GET', 'access-control-request-headers': 'accept' } })
+  const pre = await fetch(`${host.url}/v1/host`, {
+    method: 'OPTIONS',
+    headers: { origin: APP, 'access-control-request-method': 'GET', 'access-control-request-headers': 'accept' },
+  })
   t.equal(pre.status, 204, 'preflight answered')
   t.equal(pre.headers.get('access-control-allow-origin'), '*')
   t.match(pre.headers.get('access-control-allow-methods'), /\bGET\b/)

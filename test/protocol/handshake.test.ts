@@ -59,9 +59,15 @@ t.test('re-init on the same connection keeps history and rotates the key', async
   t.equal(wire.counter, 0n)
   const h = await wire.request('getHistory', HISTORY)
   t.equal(h.ok, true)
-  t.same(h.messages.map((m: any) => m.content), ['one'])
+  t.same(
+    h.messages.map((m: any) => m.content),
+    ['one'],
+  )
   t.equal(host.log.events('key.rotated').length, 3, 'one key installed per accepted init')
-  t.ok(host.log.events('session.reinit').some((l) => l.history_total === 1), 'reinit logs the kept counts')
+  t.ok(
+    host.log.events('session.reinit').some((l) => l.history_total === 1),
+    'reinit logs the kept counts',
+  )
 })
 
 t.test('re-init on a second connection keeps history; each connection keeps its own key', async (t) => {
@@ -101,7 +107,10 @@ t.test('another identity is refused with forbidden; the owner is untouched', asy
   thief.send(probe)
   t.equal((await thief.reply(probe.id)).error.code, 'no_session')
   const h = await owner.request('getHistory')
-  t.same(h.messages.map((m: any) => m.content), ['private'])
+  t.same(
+    h.messages.map((m: any) => m.content),
+    ['private'],
+  )
   t.equal((await owner.request('sessionInfo')).connections, 1)
 })
 

@@ -21,23 +21,52 @@ t.test('new attempts number up; history is kept and tagged per attempt', async (
 
   const current = await other.request('getHistory')
   t.equal(current.attempt, 2)
-  t.same(current.messages.map((m: any) => m.content), ['b1', 'b2'], 'default is the current attempt only')
+  t.same(
+    current.messages.map((m: any) => m.content),
+    ['b1', 'b2'],
+    'default is the current attempt only',
+  )
   for (const m of current.messages) {
     t.same(Object.keys(m).sort(), ['attempt', 'content', 'role', 'seq', 'ts'])
     t.type(m.ts, 'number')
   }
   const old = await other.request('getHistory', { attempt: 1 })
   t.equal(old.attempt, 2, "the reply's attempt is always the current one")
-  t.same(old.messages.map((m: any) => m.content), ['a1', 'a2', 'a3'])
+  t.same(
+    old.messages.map((m: any) => m.content),
+    ['a1', 'a2', 'a3'],
+  )
   const all = await other.request('getHistory', { attempt: 'all' })
-  t.same(all.messages.map((m: any) => m.seq), [1, 2, 3, 4, 5])
+  t.same(
+    all.messages.map((m: any) => m.seq),
+    [1, 2, 3, 4, 5],
+  )
 
   const newest = await other.request('getHistory', { attempt: 'all', limit: 2 })
-  t.same(newest.messages.map((m: any) => m.seq), [4, 5], 'limit gives the newest, oldest first')
+  t.same(
+    newest.messages.map((m: any) => m.seq),
+    [4, 5],
+    'limit gives the newest, oldest first',
+  )
   const page = await other.request('getHistory', { attempt: 'all', limit: 2, before_seq: 4 })
-  t.same(page.messages.map((m: any) => m.seq), [2, 3], 'before_seq pages back')
+  t.same(
+    page.messages.map((m: any) => m.seq),
+    [2, 3],
+    'before_seq pages back',
+  )
 
-  for (const bad of [{ attempt: 3 }, { attempt: 0 }, { attempt: 'latest' }, { attempt: 1.5 }, { limit: 0 }, { limit: -1 }, { limit: 2.5 }, { limit: '2' }, { before_seq: 0 }, { before_seq: 'x' }]) {
+  for (const bad of [
+    { attempt: 3 },
+    { attempt: 0 },
+    { attempt: 'latest' },
+    { attempt: 1.5 },
+    { limit: 0 },
+    { limit: -1 },
+    { limit: 2.5 },
+    { limit: '2' },
+    { before_seq: 0 },
+    { before_seq: 'x' },
+  ]) {
     const r = await other.request('getHistory', bad)
     t.equal(r.error?.code, 'bad_request', `getHistory ${JSON.stringify(bad)}`)
   }
@@ -56,7 +85,10 @@ t.test('history limits refuse with limit_exceeded and drop nothing', async (t) =
   t.equal((await wire.request('appendMessage', { role: 'user', content: '' })).ok, true, 'empty content is allowed')
   t.equal((await wire.request('appendMessage', { role: 'system', content: '12345' })).ok, true)
   t.equal((await wire.request('appendMessage', { role: 'user', content: 'x' })).error?.code, 'limit_exceeded')
-  t.same((await wire.request('getHistory')).messages.map((m: any) => m.content), ['', '12345'])
+  t.same(
+    (await wire.request('getHistory')).messages.map((m: any) => m.content),
+    ['', '12345'],
+  )
 })
 
 t.test('endSession: read-only afterwards, other connections are told', async (t) => {
@@ -79,7 +111,11 @@ t.test('endSession: read-only afterwards, other connections are told', async (t)
   t.equal((await b.request('uploadVectors', { vectors: [{ id: 'v', vector: [1, 0] }] })).error?.code, 'session_ended')
   t.equal((await b.request('clearVectors')).error?.code, 'session_ended')
   t.equal((await b.request('deleteVectors', { ids: ['v'] })).error?.code, 'session_ended')
-  t.same((await b.request('getHistory')).messages.map((m: any) => m.content), ['before'], 'reads still work')
+  t.same(
+    (await b.request('getHistory')).messages.map((m: any) => m.content),
+    ['before'],
+    'reads still work',
+  )
   t.equal((await b.request('sessionInfo')).status, 'ended')
   t.same((await b.request('searchVectors', { vector: [1, 0] })).results, [])
   const again = await b.request('endSession')

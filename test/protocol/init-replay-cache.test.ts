@@ -35,7 +35,11 @@ t.test('a full replay cache refuses inits with rate_limited, changes nothing, an
   t.equal(host.server.ctx.replays.size, 2, 'the refused eph_pubs were not remembered')
   t.equal(host.server.ctx.keys.size, 2)
   const h = await a.request('getHistory')
-  t.same(h.messages.map((m: any) => m.content), ['kept'], "a's first key and its counter (now 2) still work")
+  t.same(
+    h.messages.map((m: any) => m.content),
+    ['kept'],
+    "a's first key and its counter (now 2) still work",
+  )
   t.equal((await b.request('ping')).ok, true)
   c.sessionId = 'rc-c'
   c.key = refused.key

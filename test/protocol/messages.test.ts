@@ -28,7 +28,11 @@ t.test('a message frame sent twice is carried out once', async (t) => {
   t.equal(second.error.code, 'replayed')
   t.equal(second.id, frame.id)
   const h = await wire.request('getHistory')
-  t.same(h.messages.map((m: any) => m.content), ['once'], 'stored once')
+  t.same(
+    h.messages.map((m: any) => m.content),
+    ['once'],
+    'stored once',
+  )
 })
 
 t.test('nonce counter: 0 refused, must strictly increase, only decrypting frames move it', async (t) => {
@@ -183,7 +187,10 @@ t.test('large frames are opened and sealed off the event loop, byte for byte', a
   for (let i = 0; i < 3; i++) await wire.request('appendMessage', { role: 'user', content: big + i })
   const h = await wire.request('getHistory') // a ~180 KB reply, sealed by the worker
   t.equal(h.ok, true)
-  t.same(h.messages.map((m: any) => m.content), [big + 0, big + 1, big + 2])
+  t.same(
+    h.messages.map((m: any) => m.content),
+    [big + 0, big + 1, big + 2],
+  )
   const found = await wire.request('searchVectors', { vector: vectors[5]!.vector, k: 1 })
   t.equal(found.results[0].id, 'big-5')
   const metrics = await (await fetch(`${host.url}/metrics`)).text()

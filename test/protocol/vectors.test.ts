@@ -36,7 +36,12 @@ t.test('request-level refusals change nothing', async (t) => {
   const cases: [string, string, Record<string, unknown>, string][] = [
     ['vectors not an array', 'uploadVectors', { vectors: { id: 'z' } }, 'bad_request'],
     ['vectors missing', 'uploadVectors', {}, 'bad_request'],
-    ['more than max_batch, even with replace', 'uploadVectors', { replace: true, vectors: Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, vector: [1, 1, 1] })) }, 'limit_exceeded'],
+    [
+      'more than max_batch, even with replace',
+      'uploadVectors',
+      { replace: true, vectors: Array.from({ length: 5 }, (_, i) => ({ id: `n${i}`, vector: [1, 1, 1] })) },
+      'limit_exceeded',
+    ],
     ['k = 0', 'searchVectors', { vector: [1, 0, 0], k: 0 }, 'bad_request'],
     ['k above max_k', 'searchVectors', { vector: [1, 0, 0], k: 101 }, 'bad_request'],
     ['k fractional', 'searchVectors', { vector: [1, 0, 0], k: 1.5 }, 'bad_request'],
@@ -102,9 +107,17 @@ t.test('per-vector rejections are listed in order; the rest is stored', async (t
 
 t.test('session and host-wide limits reject per vector, never crash', async (t) => {
   const perSession = await seeded(t, { maxVectorsPerSession: 4 })
-  const r = await perSession.wire.request('uploadVectors', { vectors: [{ id: 'd', vector: [1, 1, 0] }, { id: 'e', vector: [0, 1, 1] }] })
+  const r = await perSession.wire.request('uploadVectors', {
+    vectors: [
+      { id: 'd', vector: [1, 1, 0] },
+      { id: 'e', vector: [0, 1, 1] },
+    ],
+  })
   t.same([r.uploaded, r.total], [1, 4])
-  t.same(r.rejected.map((x: any) => [x.id, x.code]), [['e', 'limit_exceeded']])
+  t.same(
+    r.rejected.map((x: any) => [x.id, x.code]),
+    [['e', 'limit_exceeded']],
+  )
   const upsert = await perSession.wire.request('uploadVectors', { vectors: [{ id: 'a', vector: [1, 0, 0], metadata: { v: 2 } }] })
   t.same([upsert.uploaded, upsert.total, upsert.rejected], [1, 4, []], 'an upsert of an existing id fits a full session')
 
@@ -115,7 +128,12 @@ t.test('session and host-wide limits reject per vector, never crash', async (t) 
   await w1.init({ sessionId: 'one', identity: generateIdentity() })
   await w2.init({ sessionId: 'two', identity: generateIdentity() })
   t.equal((await w1.request('uploadVectors', { vectors: [1, 2, 3].map((i) => ({ id: `v${i}`, vector: [i, 1, 1] })) })).uploaded, 3)
-  const over = await w2.request('uploadVectors', { vectors: [{ id: 'p', vector: [1, 1, 1] }, { id: 'q', vector: [2, 1, 1] }] })
+  const over = await w2.request('uploadVectors', {
+    vectors: [
+      { id: 'p', vector: [1, 1, 1] },
+      { id: 'q', vector: [2, 1, 1] },
+    ],
+  })
   t.same([over.uploaded, over.rejected.map((x: any) => x.code)], [1, ['limit_exceeded']])
   t.equal((await w1.request('sessionInfo')).vector_bytes, 36)
   t.equal((await w1.request('clearVectors')).deleted, 3)
@@ -140,13 +158,26 @@ t.test('replace, delete and clear counts; dims refixed after emptying', async (t
 t.test('search: cosine order, threshold, filter, exact flag', async (t) => {
   const { wire } = await seeded(t)
   const r = await wire.request('searchVectors', { vector_b64: b64([1, 0.5, 0]), k: 3 })
-  t.same(r.results.map((x: any) => x.id), ['a', 'b', 'c'])
+  t.same(
+    r.results.map((x: any) => x.id),
+    ['a', 'b', 'c'],
+  )
   t.ok(Math.abs(r.results[0].score - 1 / Math.sqrt(1.25)) < 1e-6, 'cosine similarity')
   t.equal(r.exact, true)
   const th = await wire.request('searchVectors', { vector: [1, 0.5, 0], threshold: 0.5 })
-  t.same(th.results.map((x: any) => x.id), ['a'])
+  t.same(
+    th.results.map((x: any) => x.id),
+    ['a'],
+  )
   const f = await wire.request('searchVectors', { vector: [0, 0, 1], filter: { $or: [{ tag: 'x' }, { 'nested.deep': [1, { two: 2 }] }] } })
-  t.same(f.results.map((x: any) => x.id), ['a'])
+  t.same(
+    f.results.map((x: any) => x.id),
+    ['a'],
+  )
   const ne = await wire.request('searchVectors', { vector: [0, 0, 1], filter: { tag: { $ne: 'x' } } })
-  t.same(ne.results.map((x: any) => x.id), ['c', 'b'], 'missing fields match $ne')
+  t.same(
+    ne.results.map((x: any) => x.id),
+    ['c', 'b'],
+    'missing fields match $ne',
+  )
 })

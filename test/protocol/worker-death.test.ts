@@ -56,7 +56,11 @@ t.test('HNSW worker killed: searches answer exactly over the wire, the index is 
   const after = await wire.request('searchVectors', { vector: q, k: 10 })
   t.equal(after.ok, true)
   t.equal(after.exact, true, 'the reply says the search was exhaustive')
-  t.same(after.results.map((h: { id: string }) => h.id), bruteForce(rows, q, 10), 'and it is the true top 10')
+  t.same(
+    after.results.map((h: { id: string }) => h.id),
+    bruteForce(rows, q, 10),
+    'and it is the true top 10',
+  )
   t.equal(after.total, 1000, 'nothing lost')
   t.match(host.log.events('index.failed'), [{ level: 'warn', session_id: 'vw', reason: 'hnsw worker exited with code 1' }])
   t.equal(host.log.lines.filter((l) => l.level === 'error' || l.level === 'fatal').length, 0, 'a worker death is not logged as a host fault')

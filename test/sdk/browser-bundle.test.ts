@@ -23,11 +23,21 @@ const result = await build({
 
 t.test('the import graph holds no Node built-in and nothing external', async (t) => {
   const inputs = Object.entries(result.metafile.inputs)
-  t.ok(inputs.some(([path]) => path.endsWith('sdk/src/index.browser.ts')), 'the browser entry was bundled')
-  t.ok(inputs.some(([path]) => path.includes('node_modules/tweetnacl/')), 'tweetnacl is bundled in')
+  t.ok(
+    inputs.some(([path]) => path.endsWith('sdk/src/index.browser.ts')),
+    'the browser entry was bundled',
+  )
+  t.ok(
+    inputs.some(([path]) => path.includes('node_modules/tweetnacl/')),
+    'tweetnacl is bundled in',
+  )
   const imports = inputs.flatMap(([from, input]) => input.imports.map((i) => ({ from, ...i })))
   t.ok(imports.length > 10, 'the graph has its imports')
-  t.same(imports.filter((i) => isBuiltin(i.path)), [], 'no import resolves to a Node built-in')
+  t.same(
+    imports.filter((i) => isBuiltin(i.path)),
+    [],
+    'no import resolves to a Node built-in',
+  )
   // tweetnacl's guarded require('crypto') (its Node fallback for random
   // bytes) is emptied by tweetnacl's own package.json "browser" field.
   t.same(
@@ -36,8 +46,16 @@ t.test('the import graph holds no Node built-in and nothing external', async (t)
     'the one built-in named in a source is disabled for browsers',
   )
   // '<runtime>' is esbuild's own helper code, always inlined.
-  t.same(imports.filter((i) => i.external && i.path !== '<runtime>'), [], 'no import is left external')
-  t.same(inputs.map(([path]) => path).filter((p) => p.includes('sdk/src/node/') || p.includes('node_modules/ws/')), [], 'neither the Node platform nor ws is in it')
+  t.same(
+    imports.filter((i) => i.external && i.path !== '<runtime>'),
+    [],
+    'no import is left external',
+  )
+  t.same(
+    inputs.map(([path]) => path).filter((p) => p.includes('sdk/src/node/') || p.includes('node_modules/ws/')),
+    [],
+    'neither the Node platform nor ws is in it',
+  )
   t.same(result.warnings, [], 'esbuild had nothing to warn about')
 })
 

@@ -112,7 +112,10 @@ t.test('npm pack builds from scratch and ships dist/ only', async (t) => {
 
   const listed = await run('tar', ['-tzf', tarball], work)
   t.equal(listed.code, 0, 'tar lists it')
-  files = listed.stdout.split('\n').filter((l) => l !== '' && !l.endsWith('/')).map((l) => l.replace(/^package\//, ''))
+  files = listed.stdout
+    .split('\n')
+    .filter((l) => l !== '' && !l.endsWith('/'))
+    .map((l) => l.replace(/^package\//, ''))
 
   for (const f of [
     'package.json',
@@ -129,11 +132,27 @@ t.test('npm pack builds from scratch and ships dist/ only', async (t) => {
   ]) {
     t.ok(files.includes(f), `tarball holds ${f}`)
   }
-  t.same(files.filter((f) => f !== 'package.json' && f !== 'README.md' && !f.startsWith('dist/')), [], 'nothing outside dist/ but package.json and README.md')
-  t.same(files.filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')), [], 'no TypeScript sources')
-  t.same(files.filter((f) => /(^|\/)(src|test|tests)\//.test(f) || /\.test\./.test(f)), [], 'no src/ and no tests')
+  t.same(
+    files.filter((f) => f !== 'package.json' && f !== 'README.md' && !f.startsWith('dist/')),
+    [],
+    'nothing outside dist/ but package.json and README.md',
+  )
+  t.same(
+    files.filter((f) => /\.tsx?$/.test(f) && !f.endsWith('.d.ts')),
+    [],
+    'no TypeScript sources',
+  )
+  t.same(
+    files.filter((f) => /(^|\/)(src|test|tests)\//.test(f) || /\.test\./.test(f)),
+    [],
+    'no src/ and no tests',
+  )
   const targets = exportTargets(sdkPkg.exports).map((p) => p.replace(/^\.\//, ''))
-  t.same(targets.filter((p) => !files.includes(p)), [], 'every export target (outside rsh-source) is in the tarball')
+  t.same(
+    targets.filter((p) => !files.includes(p)),
+    [],
+    'every export target (outside rsh-source) is in the tarball',
+  )
 
   const dir = join(work, 'unpacked')
   await mkdir(dir)
@@ -196,7 +215,10 @@ export const failure: HostError = new HostError(code, 'typed')
 // @ts-expect-error the package is typed, so an unknown member is an error
 SessionClient.noSuchMethod()
 `
-    await writeFile(join(app, 'node-use.ts'), `${use}import { generateBoxKeyPair } from '@rag-session-host/client/node-crypto'\nexport const pair: { publicKey: Uint8Array } = generateBoxKeyPair()\n`)
+    await writeFile(
+      join(app, 'node-use.ts'),
+      `${use}import { generateBoxKeyPair } from '@rag-session-host/client/node-crypto'\nexport const pair: { publicKey: Uint8Array } = generateBoxKeyPair()\n`,
+    )
     await writeFile(join(app, 'browser-use.ts'), use)
     await writeFile(
       join(app, 'tsconfig.node.json'),
@@ -215,7 +237,10 @@ SessionClient.noSuchMethod()
       const checked = checks[i] as Run
       const lines = checked.stdout.split('\n')
       t.equal(checked.code, 0, `${config} type-checks`, { errors: lines.filter((l) => /error TS\d+/.test(l)), stderr: checked.stderr })
-      t.ok(lines.some((f) => f.endsWith(`/app/node_modules/@rag-session-host/client/${entry}`)), `${config} takes its types from ${entry}`)
+      t.ok(
+        lines.some((f) => f.endsWith(`/app/node_modules/@rag-session-host/client/${entry}`)),
+        `${config} takes its types from ${entry}`,
+      )
     })
   })
 
@@ -225,7 +250,11 @@ SessionClient.noSuchMethod()
     t.same([...packages.keys()].sort(), expected, 'exactly the SDK and its declared dependencies')
     const hostOnly = [...Object.keys(hostPkg.dependencies).filter((d) => d !== sdkPkg.name && !(d in sdkPkg.dependencies)), 'fastify', 'pino', 'prom-client', 'hnswlib-node']
     t.ok(hostOnly.includes('@fastify/websocket'), 'the host dependency list was read')
-    t.same([...packages.keys()].filter((p) => hostOnly.includes(p) || p.startsWith('@fastify/')), [], 'no host dependency')
+    t.same(
+      [...packages.keys()].filter((p) => hostOnly.includes(p) || p.startsWith('@fastify/')),
+      [],
+      'no host dependency',
+    )
     t.same(await findNames(join(app, 'node_modules'), /\.node$|^binding\.gyp$|^build$/), [], 'no native addon, no node-gyp build')
   })
 })

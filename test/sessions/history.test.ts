@@ -17,16 +17,34 @@ t.test('seq is session-wide and attempts are tagged', async (t) => {
   t.equal(h.total, 5)
   t.equal(h.countFor(1), 2)
   t.equal(h.countFor(2), 3)
-  t.same(h.query({ attempt: 'all', currentAttempt: 2 }).map((m) => m.seq), [1, 2, 3, 4, 5])
-  t.same(h.query({ attempt: 'current', currentAttempt: 2 }).map((m) => m.content), ['b1', 'b2', 'b3'])
-  t.same(h.query({ attempt: 1, currentAttempt: 2 }).map((m) => m.content), ['a1', 'a2'])
+  t.same(
+    h.query({ attempt: 'all', currentAttempt: 2 }).map((m) => m.seq),
+    [1, 2, 3, 4, 5],
+  )
+  t.same(
+    h.query({ attempt: 'current', currentAttempt: 2 }).map((m) => m.content),
+    ['b1', 'b2', 'b3'],
+  )
+  t.same(
+    h.query({ attempt: 1, currentAttempt: 2 }).map((m) => m.content),
+    ['a1', 'a2'],
+  )
 })
 
 t.test('limit keeps the newest, oldest first; before_seq pages back', async (t) => {
   const h = filled()
-  t.same(h.query({ attempt: 'all', currentAttempt: 2, limit: 2 }).map((m) => m.seq), [4, 5])
-  t.same(h.query({ attempt: 'all', currentAttempt: 2, limit: 2, beforeSeq: 4 }).map((m) => m.seq), [2, 3])
-  t.same(h.query({ attempt: 'current', currentAttempt: 2, beforeSeq: 4 }).map((m) => m.seq), [3])
+  t.same(
+    h.query({ attempt: 'all', currentAttempt: 2, limit: 2 }).map((m) => m.seq),
+    [4, 5],
+  )
+  t.same(
+    h.query({ attempt: 'all', currentAttempt: 2, limit: 2, beforeSeq: 4 }).map((m) => m.seq),
+    [2, 3],
+  )
+  t.same(
+    h.query({ attempt: 'current', currentAttempt: 2, beforeSeq: 4 }).map((m) => m.seq),
+    [3],
+  )
   t.same(h.query({ attempt: 'all', currentAttempt: 2, beforeSeq: 1 }), [])
   t.same(h.query({ attempt: 'all', currentAttempt: 2, beforeSeq: 99 }).length, 5)
 })
@@ -47,7 +65,10 @@ t.test('bounds refuse, never drop', async (t) => {
   const err = t.throws(() => h.append('user', 'x', 1, 0)) as ProtocolError
   t.equal(err.code, 'limit_exceeded')
   t.equal(h.total, 2, 'nothing dropped')
-  t.same(h.query({ attempt: 'all', currentAttempt: 1 }).map((m) => m.content), ['', '12345'])
+  t.same(
+    h.query({ attempt: 'all', currentAttempt: 1 }).map((m) => m.content),
+    ['', '12345'],
+  )
 })
 
 t.test('length counts UTF-16 code units', async (t) => {

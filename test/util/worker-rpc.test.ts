@@ -7,10 +7,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import type { Worker } from 'node:worker_threads'
 import { WorkerRpc, workerStartChannel, type WorkerRpcOptions, type WorkerStart } from '../../src/util/worker-rpc.js'
 
-type Request =
-  | { op: 'echo'; id: number; value: unknown }
-  | { op: 'hold'; id: number }
-  | { op: 'sum'; id: number; data: Float32Array }
+type Request = { op: 'echo'; id: number; value: unknown } | { op: 'hold'; id: number } | { op: 'sum'; id: number; data: Float32Array }
 type Reply = { id: number; value: unknown; threadId: number }
 type Report = { report: unknown }
 
@@ -83,7 +80,11 @@ t.test('a worker that exits rejects every pending call; the next call starts a n
     settled.map((s) => (s.status === 'rejected' ? (s.reason as Error).message : 'resolved')),
     ['echo worker exited with code 3', 'echo worker exited with code 3'],
   )
-  t.same(deaths.map((e) => e.message), ['echo worker exited with code 3'], 'onDeath told once')
+  t.same(
+    deaths.map((e) => e.message),
+    ['echo worker exited with code 3'],
+    'onDeath told once',
+  )
   t.equal(rpc.running, false)
   t.equal(rpc.pending, 0)
   const again = await rpc.call({ op: 'echo', value: 2 })

@@ -35,12 +35,21 @@ t.test('steps copy the live rows in slot order and tell where each id went; `fro
   const moved: [string, number][] = []
   const record = (id: string, slot: number): void => void moved.push([id, slot])
   t.equal(c.copy(10, record), false, '10 of 100 slots handled')
-  t.same(moved, [['id0', 0], ['id3', 1], ['id6', 2], ['id9', 3]])
+  t.same(moved, [
+    ['id0', 0],
+    ['id3', 1],
+    ['id6', 2],
+    ['id9', 3],
+  ])
   t.equal(c.cursor, 10)
   t.equal(c.copy(1000, record), true, 'caught up')
   t.equal(c.cursor, 100)
   t.equal(moved.length, 34)
-  t.same(Array.from(c.origin.subarray(0, 34)), Array.from({ length: 34 }, (_, i) => i * 3), 'origin maps each copy to its original')
+  t.same(
+    Array.from(c.origin.subarray(0, 34)),
+    Array.from({ length: 34 }, (_, i) => i * 3),
+    'origin maps each copy to its original',
+  )
   t.equal(from.end, 100)
   t.equal(from.ids, fromIds)
   const to = c.result()
@@ -100,7 +109,10 @@ t.test('labels follow their rows; new labels during the copy are taken over; lab
 t.test('runInSlices runs steps on later turns until done, and stops when cancelled', async (t) => {
   let steps = 0
   let current = true
-  runInSlices(() => current, () => ++steps >= 5)
+  runInSlices(
+    () => current,
+    () => ++steps >= 5,
+  )
   t.equal(steps, 0, 'nothing runs before the next turn')
   while (steps < 5) await turn()
   await turn()
@@ -108,7 +120,10 @@ t.test('runInSlices runs steps on later turns until done, and stops when cancell
 
   let cancelledSteps = 0
   current = false
-  runInSlices(() => current, () => (cancelledSteps++, false))
+  runInSlices(
+    () => current,
+    () => (cancelledSteps++, false),
+  )
   await turn()
   await turn()
   t.equal(cancelledSteps, 0, 'a cancelled run does no step')

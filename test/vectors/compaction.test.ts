@@ -20,7 +20,6 @@ function upload(s: SessionVectors, rows: Map<string, number[]>, ids: string[], m
   }
 }
 
-
 t.test('exact answers (ids, scores, metadata) are identical while a compaction runs and after it', async (t) => {
   const { session } = makeEngine({ tuning: EXACT_ONLY }, t)
   const s = session()
@@ -131,7 +130,10 @@ t.test('HNSW: label -> row mapping stays right through a compaction (deletes, up
         const n = Number(h.id.slice(1))
         if (!h.id.startsWith('new') && !moved.includes(h.id) && (h.metadata as { n: number }).n !== n) wrong++
       }
-      sum += recall(res.results.map((h) => h.id), bruteForce(rows, q, 10))
+      sum += recall(
+        res.results.map((h) => h.id),
+        bruteForce(rows, q, 10),
+      )
     })
     t.equal(wrong, 0, `${label}: only live ids, with their current vectors and metadata`)
     t.ok(approx >= queries.length / 2, `${label}: served by HNSW (${approx}/${queries.length})`)
@@ -162,7 +164,11 @@ t.test('HNSW: a compaction during the graph build leaves a right graph', async (
   for (const id of gone) rows.delete(id)
   t.equal(s.compacting, true)
   await turn()
-  upload(s, rows, [...rows.keys()].filter((id) => Number(id.slice(1)) >= 3000))
+  upload(
+    s,
+    rows,
+    [...rows.keys()].filter((id) => Number(id.slice(1)) >= 3000),
+  )
   await until(() => s.indexState === 'ready' && !s.compacting)
   t.equal(s.count, rows.size)
   t.equal(engine.stats().vectors, rows.size)
@@ -176,7 +182,10 @@ t.test('HNSW: a compaction during the graph build leaves a right graph', async (
       const v = rows.get(h.id)
       if (!v || Math.abs(h.score - cosine(v, q)) > 1e-5) wrong++
     }
-    sum += recall(res.results.map((h) => h.id), bruteForce(rows, q, 10))
+    sum += recall(
+      res.results.map((h) => h.id),
+      bruteForce(rows, q, 10),
+    )
   }
   t.equal(wrong, 0, 'HNSW answers with live ids and right scores')
   t.ok(sum / 40 >= 0.95, `recall@10 ${sum / 40}`)

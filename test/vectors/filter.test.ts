@@ -129,10 +129,16 @@ t.test('filters through search: k best among matches, bad filters refused before
     })),
   })
   const r = await s.search({ vector: [1, 0], k: 3, filter: { group: 'a' } })
-  t.same(r.results.map((h) => h.id), ['v0', 'v5', 'v10'])
+  t.same(
+    r.results.map((h) => h.id),
+    ['v0', 'v5', 'v10'],
+  )
   t.equal(r.total, 50)
   const r2 = await s.search({ vector: [Math.cos(2), Math.sin(2)], k: 3, filter: { tags: ['x'], i: { $gte: 20 } } })
-  t.same(r2.results.map((h) => h.id), ['v21', 'v22', 'v23'])
+  t.same(
+    r2.results.map((h) => h.id),
+    ['v21', 'v22', 'v23'],
+  )
   const none = await s.search({ vector: [1, 0], filter: { group: 'c' } })
   t.same(none.results, [])
   await t.rejects(s.search({ vector: [1, 0], filter: { group: { $like: 'a' } } }), { code: 'bad_request' })

@@ -14,7 +14,10 @@ function unitRows(count: number, seed: number): Float32Array {
   for (let i = 0; i < count; i++) {
     const v = row(c.data, DIMS, i)
     const n = Math.hypot(...v)
-    out.set(v.map((x) => x / n), i * DIMS)
+    out.set(
+      v.map((x) => x / n),
+      i * DIMS,
+    )
   }
   return out
 }
@@ -32,7 +35,10 @@ function setup() {
   const search = (index: number, query: Float32Array, k: number): FromWorker => {
     const id = nextId++
     graphs.handle({ op: 'search', id, index, query, k, ef: 64 })
-    return sent.splice(sent.findIndex((m) => m.op === 'result' && m.id === id), 1)[0]!
+    return sent.splice(
+      sent.findIndex((m) => m.op === 'result' && m.id === id),
+      1,
+    )[0]!
   }
   const add = (index: number, from: number, to: number, data: Float32Array): void => {
     const labels = Uint32Array.from({ length: to - from }, (_, i) => from + i)
@@ -124,7 +130,10 @@ t.test('a graph that throws reports failed and is gone; the others go on', async
   // Vectors shorter than the graph's dimension: hnswlib refuses the first point.
   graphs.handle({ op: 'add', index: 2, labels: Uint32Array.from([0, 1]), vectors: new Float32Array(DIMS) })
   drain()
-  t.match(sent.filter((m) => m.op === 'failed'), [{ op: 'failed', index: 2, message: String }])
+  t.match(
+    sent.filter((m) => m.op === 'failed'),
+    [{ op: 'failed', index: 2, message: String }],
+  )
   t.equal(graphs.size, 1)
   t.match(search(2, query(data, 0), 1), { error: 'no such index' })
   t.equal((search(1, query(data, 7), 1) as { labels: number[] }).labels[0], 7)

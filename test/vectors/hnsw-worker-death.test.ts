@@ -56,19 +56,29 @@ t.test('terminated while serving: searches answer exactly and right; a new worke
   void workers[0]!.terminate()
   const inFlight = await s.search({ vector: q, k: 10 }) // posted to the dying worker, never answered by it
   t.equal(inFlight.exact, true, 'the search in flight fell back to the exact scan')
-  t.same(inFlight.results.map((h) => h.id), bruteForce(live, q, 10), 'and found the true top 10')
+  t.same(
+    inFlight.results.map((h) => h.id),
+    bruteForce(live, q, 10),
+    'and found the true top 10',
+  )
   t.same(inFlight.results[0]!.metadata, { id: inFlight.results[0]!.id })
   t.equal(inFlight.total, 1000)
   t.equal(await exited, 1)
   t.equal(s.indexState, 'none', 'the index is let go')
-  t.match(logs.filter((l) => l.event === 'index.failed'), [{ level: 40, session_id: 'dies', reason: 'hnsw worker exited with code 1' }])
+  t.match(
+    logs.filter((l) => l.event === 'index.failed'),
+    [{ level: 40, session_id: 'dies', reason: 'hnsw worker exited with code 1' }],
+  )
   t.equal(engine.stats().hnswIndexes, 0)
 
   for (let i = 0; i < 5; i++) {
     const q2 = Array.from(c.query())
     const r = await s.search({ vector: q2, k: 5, filter: { id: { $ne: 'd0' } } })
     t.equal(r.exact, true)
-    t.same(r.results.map((h) => h.id), bruteForce(live, q2, 5, (id) => id !== 'd0'))
+    t.same(
+      r.results.map((h) => h.id),
+      bruteForce(live, q2, 5, (id) => id !== 'd0'),
+    )
   }
 
   load(s, rows, ids.slice(1000, 1999))
@@ -85,7 +95,10 @@ t.test('terminated while serving: searches answer exactly and right; a new worke
     const q3 = Array.from(c.query())
     const r = await s.search({ vector: q3, k: 10 })
     t.equal(r.exact, false)
-    sum += recall(r.results.map((h) => h.id), bruteForce(live, q3, 10))
+    sum += recall(
+      r.results.map((h) => h.id),
+      bruteForce(live, q3, 10),
+    )
   }
   t.ok(sum / 20 >= 0.9, `recall@10 of the rebuilt index ${sum / 20}`)
   t.equal(logs.filter((l) => l.event === 'index.built').length, 2)
@@ -108,12 +121,21 @@ t.test('exiting before the build is done: every session on the worker stays exac
   workers[0]!.postMessage({ op: 'stop' })
   t.equal(await exited, 0)
   t.same([a.indexState, b.indexState], ['none', 'none'], 'both indexes let go')
-  t.same(logs.filter((l) => l.event === 'index.failed').map((l) => l.session_id).sort(), ['a', 'b'])
+  t.same(
+    logs
+      .filter((l) => l.event === 'index.failed')
+      .map((l) => l.session_id)
+      .sort(),
+    ['a', 'b'],
+  )
   const q = Array.from(c.query())
   for (const s of [a, b]) {
     const r = await s.search({ vector: q, k: 10 })
     t.equal(r.exact, true)
-    t.same(r.results.map((h) => h.id), bruteForce(rows, q, 10))
+    t.same(
+      r.results.map((h) => h.id),
+      bruteForce(rows, q, 10),
+    )
   }
   t.equal(workers.length, 1, 'no worker is started for nothing')
 })

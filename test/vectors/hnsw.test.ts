@@ -47,7 +47,10 @@ t.test('exact until the graph covers the data, then HNSW; results stay right thr
       if (r.results.map((h) => h.id).join() !== truth.join()) seen.wrongExact++
     } else {
       seen.approx++
-      recallSum += recall(r.results.map((h) => h.id), truth)
+      recallSum += recall(
+        r.results.map((h) => h.id),
+        truth,
+      )
     }
     if (round > 100_000) throw new Error('never switched')
   }
@@ -82,7 +85,10 @@ t.test('HNSW ranking agrees with exact (recall@10 >= 0.95) and scores are exact'
     const r = await s.search({ vector: q, k: 10 })
     t.equal(r.exact, false)
     const truth = bruteForce(rows, q, 10)
-    sum += recall(r.results.map((h) => h.id), truth)
+    sum += recall(
+      r.results.map((h) => h.id),
+      truth,
+    )
     for (const h of r.results) {
       const v = rows.get(h.id)!
       const want = cosine(v, q)
@@ -91,7 +97,6 @@ t.test('HNSW ranking agrees with exact (recall@10 >= 0.95) and scores are exact'
   }
   t.ok(sum / Q >= 0.95, `recall@10 = ${sum / Q}`)
 })
-
 
 t.test('after the switch: deletes, upserts and new uploads show at once', async (t) => {
   const { c, rows } = dataset()
@@ -114,7 +119,10 @@ t.test('after the switch: deletes, upserts and new uploads show at once', async 
   rows.delete(top[0]!)
   rows.delete(top[1]!)
   rows.delete(top[2]!)
-  rows.set(top[3]!, q.map((x) => -x))
+  rows.set(
+    top[3]!,
+    q.map((x) => -x),
+  )
   rows.set('fresh', q)
   t.ok(recall(ids, bruteForce(rows, q, 10)) >= 0.8)
   const far = await s.search({ vector: q.map((x) => -x), k: 1 })
@@ -132,12 +140,21 @@ t.test('filters with HNSW: selective ones scan matches exactly, broad ones use t
     const q = Array.from(c.query())
     const rare = await s.search({ vector: q, k: 5, filter: { rare: true } })
     t.equal(rare.exact, true, 'few matches: exact scan over them')
-    t.same(rare.results.map((h) => h.id), bruteForce(rows, q, 5, (id) => idx(id) % 300 === 0))
+    t.same(
+      rare.results.map((h) => h.id),
+      bruteForce(rows, q, 5, (id) => idx(id) % 300 === 0),
+    )
     const even = await s.search({ vector: q, k: 10, filter: { even: true } })
     t.equal(even.exact, false, 'half match: HNSW with more candidates')
-    t.ok(even.results.every((h) => h.metadata.even === true), 'every result matches')
+    t.ok(
+      even.results.every((h) => h.metadata.even === true),
+      'every result matches',
+    )
     t.equal(even.results.length, 10)
-    sum += recall(even.results.map((h) => h.id), bruteForce(rows, q, 10, (id) => idx(id) % 2 === 0))
+    sum += recall(
+      even.results.map((h) => h.id),
+      bruteForce(rows, q, 10, (id) => idx(id) % 2 === 0),
+    )
   }
   t.ok(sum / 20 >= 0.95, `filtered recall@10 = ${sum / 20}`)
   const none = await s.search({ vector: Array.from(c.query()), filter: { i: -1 } })
@@ -151,7 +168,10 @@ t.test('emptying or shrinking drops the index; a new dimension builds a new one'
   const vectors = Array.from({ length: 800 }, (_, i) => ({ id: `n${i}`, vector: row(small.data, 24, i) }))
   const r = s.upload({ vectors, replace: true })
   t.same([r.uploaded, r.total, r.dims], [800, 800, 24])
-  t.match(logs.filter((l) => l.event === 'index.dropped'), [{ session_id: 'ready', reason: 'emptied' }])
+  t.match(
+    logs.filter((l) => l.event === 'index.dropped'),
+    [{ session_id: 'ready', reason: 'emptied' }],
+  )
   t.equal(s.indexState, 'building', 'a new graph for the new dimension')
   const q = Array.from(small.query())
   const exact = await s.search({ vector: q, k: 5 })
@@ -159,7 +179,12 @@ t.test('emptying or shrinking drops the index; a new dimension builds a new one'
   await until(() => s.indexState === 'ready')
   const approx = await s.search({ vector: q, k: 5 })
   t.equal(approx.exact, false)
-  t.ok(recall(approx.results.map((h) => h.id), exact.results.map((h) => h.id)) >= 0.8)
+  t.ok(
+    recall(
+      approx.results.map((h) => h.id),
+      exact.results.map((h) => h.id),
+    ) >= 0.8,
+  )
   s.delete({ ids: vectors.slice(0, 600).map((v) => v.id) })
   t.equal(s.indexState, 'none', 'at or below half the threshold the graph goes')
   t.match(logs.filter((l) => l.event === 'index.dropped').at(-1), { reason: 'shrunk' })
@@ -183,13 +208,19 @@ t.test('tombstones trigger a rebuild in the worker, searches keep working', asyn
     for (const v of vectors) rows.set(v.id, v.vector)
   }
   await until(() => logs.some((l) => l.event === 'index.rebuilt'))
-  t.match(logs.find((l) => l.event === 'index.rebuilt'), { session_id: 'ready', size: Number, ms: Number })
+  t.match(
+    logs.find((l) => l.event === 'index.rebuilt'),
+    { session_id: 'ready', size: Number, ms: Number },
+  )
   await until(() => s.indexState === 'ready')
   let sum = 0
   for (let n = 0; n < 20; n++) {
     const q = Array.from(other.query())
     const r = await s.search({ vector: q, k: 10 })
-    sum += recall(r.results.map((h) => h.id), bruteForce(rows, q, 10))
+    sum += recall(
+      r.results.map((h) => h.id),
+      bruteForce(rows, q, 10),
+    )
   }
   t.ok(sum / 20 >= 0.9, `recall after rebuild ${sum / 20}`)
   void c
@@ -205,13 +236,23 @@ t.test('dispose and close: budget freed, searches still answered exactly', async
   t.equal(h.engine.stats().hnswIndexes, 2)
   a.dispose()
   t.same(h.engine.stats(), { sessions: 1, vectors: 1200, bytes: 1200 * DIMS * 4, hnswIndexes: 1, building: 1 })
-  t.match(h.logs.find((l) => l.event === 'index.dropped'), { session_id: 'a', reason: 'disposed' })
+  t.match(
+    h.logs.find((l) => l.event === 'index.dropped'),
+    { session_id: 'a', reason: 'disposed' },
+  )
   await until(() => b.indexState === 'ready')
   await h.engine.close()
   await h.engine.close()
   const q = Array.from(c.query())
   const r = await b.search({ vector: q, k: 10 })
-  t.same(r.results.map((x) => x.id), bruteForce(rows, q, 10), 'falls back to an exact scan')
+  t.same(
+    r.results.map((x) => x.id),
+    bruteForce(rows, q, 10),
+    'falls back to an exact scan',
+  )
   t.equal(r.exact, true)
-  t.notOk(h.logs.some((l) => l.event === 'index.failed'), 'closing is not an index failure')
+  t.notOk(
+    h.logs.some((l) => l.event === 'index.failed'),
+    'closing is not an index failure',
+  )
 })

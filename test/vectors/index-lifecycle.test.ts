@@ -16,7 +16,7 @@ t.test('no index: one starts only above the threshold', async (t) => {
   t.same(decideIndex(facts({ count: MAX + 1 })), { drop: null, start: true })
 })
 
-t.test('an open index is kept while its labels are the store\'s and the data is big enough', async (t) => {
+t.test("an open index is kept while its labels are the store's and the data is big enough", async (t) => {
   const open = { indexGen: 3, labelGen: 3, labelNext: 1500, count: 1200 }
   t.same(decideIndex(facts(open)), { drop: null, start: false })
   t.same(decideIndex(facts({ ...open, count: MAX / 2 + 1 })), { drop: null, start: false }, 'above half the threshold it stays')

@@ -21,7 +21,11 @@ t.test('cosine scores, sorted highest first, k and threshold', async (t) => {
   const r = await s.search({ type: 'searchVectors', id: 'q', vector: [5, 0] })
   t.equal(r.total, 7)
   t.equal(r.exact, true)
-  t.same(r.results.map((h) => h.id), ['x', 'near-x', 'mid', 'xy', 'y'], 'default k is 5')
+  t.same(
+    r.results.map((h) => h.id),
+    ['x', 'near-x', 'mid', 'xy', 'y'],
+    'default k is 5',
+  )
   t.equal(r.results[0]!.score, 1)
   t.ok(Math.abs(r.results[1]!.score - 10 / Math.sqrt(101)) < 1e-6, 'cosine similarity')
   t.ok(Math.abs(r.results[3]!.score - Math.SQRT1_2) < 1e-6)
@@ -31,7 +35,11 @@ t.test('cosine scores, sorted highest first, k and threshold', async (t) => {
   t.equal(all.results[6]!.id, '-x')
   t.equal(all.results[6]!.score, -1)
   const th = await s.search({ vector: [1, 0], k: 100, threshold: Math.SQRT1_2 - 1e-7 })
-  t.same(th.results.map((h) => h.id), ['x', 'near-x', 'mid', 'xy'], 'threshold keeps score >= threshold')
+  t.same(
+    th.results.map((h) => h.id),
+    ['x', 'near-x', 'mid', 'xy'],
+    'threshold keeps score >= threshold',
+  )
   t.same((await s.search({ vector: [1, 0], threshold: 1.5 })).results, [])
   t.same((await s.search({ vector: [1, 0], k: 2, threshold: -1 })).results.length, 2)
   t.same((await s.search({ vector: [1, 0], k: null, threshold: null, filter: null })).results.length, 5, 'null means absent')
@@ -115,8 +123,15 @@ t.test('a search sees one consistent state while mutations run during it', async
   s.delete({ ids: before.results.map((h) => h.id) })
   s.upload({ vectors: [{ id: 'v17', vector: q.map((x) => -x) }] })
   const during = await pending
-  t.same(during.results.map((h) => h.id), before.results.map((h) => h.id), 'the in-flight search saw the state it started on')
+  t.same(
+    during.results.map((h) => h.id),
+    before.results.map((h) => h.id),
+    'the in-flight search saw the state it started on',
+  )
   t.equal(during.total, N)
   const after = await s.search({ vector: q, k: 10 })
-  t.notOk(after.results.some((h) => before.results.slice(1).some((b) => b.id === h.id)), 'later searches see the deletes')
+  t.notOk(
+    after.results.some((h) => before.results.slice(1).some((b) => b.id === h.id)),
+    'later searches see the deletes',
+  )
 })

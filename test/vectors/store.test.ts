@@ -15,8 +15,7 @@ const unit = (i: number): Float32Array => {
   const n = Math.hypot(...v)
   return v.map((x) => x / n)
 }
-const rowOf = (view: StoreView, slot: number): number[] =>
-  Array.from(view.chunks[slot >> CHUNK_SHIFT]!.subarray((slot & CHUNK_MASK) * DIMS, ((slot & CHUNK_MASK) + 1) * DIMS))
+const rowOf = (view: StoreView, slot: number): number[] => Array.from(view.chunks[slot >> CHUNK_SHIFT]!.subarray((slot & CHUNK_MASK) * DIMS, ((slot & CHUNK_MASK) + 1) * DIMS))
 const visible = (view: StoreView): Map<string, number[]> => {
   const out = new Map<string, number[]>()
   for (let s = 0; s < view.end; s++) if (isAlive(view, s)) out.set(view.ids[s]!, rowOf(view, s))
@@ -84,7 +83,10 @@ t.test('compaction copies in slices; nothing changes for readers until the swap'
   st.put('new', unit(9999), {})
   st.remove('id4')
   t.equal(st.count, 750)
-  t.same(st.takeDeadLabels().sort((a, b) => a - b), [0, 4])
+  t.same(
+    st.takeDeadLabels().sort((a, b) => a - b),
+    [0, 4],
+  )
   t.equal(st.view().ids[st.view().end - 1], 'new')
   t.equal(st.view().ids[st.liveSlotOf(3001)], 'new')
   t.ok(same(rowOf(st.view(), st.liveSlotOf(3000)), unit(-1)))
@@ -181,7 +183,10 @@ t.test('an allocation failure during a step abandons the copy and leaves the sto
   st.begin()
   for (let i = 1; i < 20; i += 2) st.put(`id${i}`, unit(-i), { i, v: 2 })
   for (let i = 21; i < 40; i += 2) st.remove(`id${i}`)
-  t.same(st.takeDeadLabels().sort((a, b) => a - b), Array.from({ length: 20 }, (_, k) => 2 * k + 1))
+  t.same(
+    st.takeDeadLabels().sort((a, b) => a - b),
+    Array.from({ length: 20 }, (_, k) => 2 * k + 1),
+  )
   const seen = visible(st.view())
   t.equal(seen.size, 2048 - 10)
   let bad = 0
@@ -261,7 +266,7 @@ t.test('mutations interleaved with incremental compactions match a model (ids, r
 
   // ids k0..k1499; a version number v belongs to id k(v % 10_000_000), so ids are recoverable from versions
   const idOf = (v: number): string => `k${v % 10_000_000}`
-  const nextVersion = (n: number): number => (++version) * 10_000_000 + n
+  const nextVersion = (n: number): number => ++version * 10_000_000 + n
 
   for (let op = 0; op < 30_000; op++) {
     const running = st.compaction.running

@@ -19,18 +19,40 @@ const budget = (over: Partial<{ maxVectorsPerSession: number; othersBytes: numbe
 const codes = (plan: ReturnType<typeof planUpload>) => plan.rejected.map((r) => [r.id, r.code])
 
 t.test('the first accepted vector fixes the dimension of an empty session', async (t) => {
-  const plan = planUpload([{ id: 'a', vector: [0, 0] }, { id: 'b', vector: [3, 4] }, { id: 'c', vector: [1, 2, 3] }], false, base([], null), budget(), fresh)
+  const plan = planUpload(
+    [
+      { id: 'a', vector: [0, 0] },
+      { id: 'b', vector: [3, 4] },
+      { id: 'c', vector: [1, 2, 3] },
+    ],
+    false,
+    base([], null),
+    budget(),
+    fresh,
+  )
   t.equal(plan.dims, 2)
-  t.same(plan.accepted.map((a) => a.id), ['b'])
+  t.same(
+    plan.accepted.map((a) => a.id),
+    ['b'],
+  )
   t.same(Array.from(plan.accepted[0]!.unit), [0.6000000238418579, 0.800000011920929], 'stored as unit float32')
-  t.same(codes(plan), [['a', 'invalid_vector'], ['c', 'dimension_mismatch']])
+  t.same(codes(plan), [
+    ['a', 'invalid_vector'],
+    ['c', 'dimension_mismatch'],
+  ])
 })
 
 t.test('replace plans against an empty session: a new dimension, the full session budget', async (t) => {
   const before = base(['x', 'y'], 3)
-  const items = [{ id: 'x', vector: [1, 0] }, { id: 'z', vector: [0, 1] }]
+  const items = [
+    { id: 'x', vector: [1, 0] },
+    { id: 'z', vector: [0, 1] },
+  ]
   const kept = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }), fresh)
-  t.same(codes(kept), [['x', 'dimension_mismatch'], ['z', 'dimension_mismatch']])
+  t.same(codes(kept), [
+    ['x', 'dimension_mismatch'],
+    ['z', 'dimension_mismatch'],
+  ])
   const replaced = planUpload(items, true, before, budget({ maxVectorsPerSession: 2 }), fresh)
   t.same(replaced.rejected, [])
   t.equal(replaced.dims, 2)
@@ -45,7 +67,10 @@ t.test('limits count new ids once; upserts and repeats of an accepted id fit a f
     { id: 'c', vector: [1, 3] }, // new: over the limit
   ]
   const plan = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }), fresh)
-  t.same(plan.accepted.map((a) => a.id), ['a', 'b', 'b'])
+  t.same(
+    plan.accepted.map((a) => a.id),
+    ['a', 'b', 'b'],
+  )
   t.same(codes(plan), [['c', 'limit_exceeded']])
   t.match(plan.rejected[0]!.message, /holds 2 vectors/)
 })
@@ -59,13 +84,24 @@ t.test('the host-wide budget counts the other sessions and this one', async (t) 
     budget({ othersBytes: 16, maxVectorBytes: 40 }),
     fresh,
   )
-  t.same(plan.accepted.map((a) => a.id), ['n1', 'n2'])
+  t.same(
+    plan.accepted.map((a) => a.id),
+    ['n1', 'n2'],
+  )
   t.same(codes(plan), [['n3', 'limit_exceeded']])
   t.match(plan.rejected[0]!.message, /budget/)
 })
 
 t.test('items that are not objects with a string id are rejected with id null, in order', async (t) => {
   const plan = planUpload([null, 'x', { id: 7, vector: [1] }, { id: 'ok', vector: [1] }, { id: '', vector: [1] }], false, base([], null), budget(), fresh)
-  t.same(codes(plan), [[null, 'invalid_id'], [null, 'invalid_id'], [null, 'invalid_id'], ['', 'invalid_id']])
-  t.same(plan.accepted.map((a) => a.id), ['ok'])
+  t.same(codes(plan), [
+    [null, 'invalid_id'],
+    [null, 'invalid_id'],
+    [null, 'invalid_id'],
+    ['', 'invalid_id'],
+  ])
+  t.same(
+    plan.accepted.map((a) => a.id),
+    ['ok'],
+  )
 })

@@ -8,7 +8,14 @@ t.test('stores vectors, fixes dims, upserts by id', async (t) => {
   const { session } = makeEngine({}, t)
   const s = session()
   t.equal(s.dims, null)
-  const r = s.upload({ type: 'uploadVectors', id: 'r1', vectors: [{ id: 'a', vector: [1, 0, 0] }, { id: 'b', vector: [0, 2, 0], metadata: { x: 1 } }] })
+  const r = s.upload({
+    type: 'uploadVectors',
+    id: 'r1',
+    vectors: [
+      { id: 'a', vector: [1, 0, 0] },
+      { id: 'b', vector: [0, 2, 0], metadata: { x: 1 } },
+    ],
+  })
   t.same(r, { uploaded: 2, rejected: [], total: 2, dims: 3 })
   t.equal(s.count, 2)
   t.equal(s.bytes, 2 * 3 * 4)
@@ -22,14 +29,30 @@ t.test('stores vectors, fixes dims, upserts by id', async (t) => {
 t.test('a later duplicate in one request wins', async (t) => {
   const { session } = makeEngine({}, t)
   const s = session()
-  const r = s.upload({ vectors: [{ id: 'a', vector: [1, 0], metadata: { v: 1 } }, { id: 'a', vector: [0, 1], metadata: { v: 2 } }] })
+  const r = s.upload({
+    vectors: [
+      { id: 'a', vector: [1, 0], metadata: { v: 1 } },
+      { id: 'a', vector: [0, 1], metadata: { v: 2 } },
+    ],
+  })
   t.same(r, { uploaded: 2, rejected: [], total: 1, dims: 2 })
   const hit = await s.search({ vector: [0, 1], k: 5 })
-  t.same(hit.results.map((h) => [h.id, h.metadata]), [['a', { v: 2 }]])
+  t.same(
+    hit.results.map((h) => [h.id, h.metadata]),
+    [['a', { v: 2 }]],
+  )
   t.equal(hit.results[0]!.score, 1)
   // a rejected later duplicate leaves the earlier one in place
-  const r2 = s.upload({ vectors: [{ id: 'b', vector: [1, 0] }, { id: 'b', vector: [1, 0, 0] }] })
-  t.same(r2.rejected.map((x) => [x.id, x.code]), [['b', 'dimension_mismatch']])
+  const r2 = s.upload({
+    vectors: [
+      { id: 'b', vector: [1, 0] },
+      { id: 'b', vector: [1, 0, 0] },
+    ],
+  })
+  t.same(
+    r2.rejected.map((x) => [x.id, x.code]),
+    [['b', 'dimension_mismatch']],
+  )
   t.equal(r2.total, 2)
 })
 
@@ -154,7 +177,12 @@ t.test('vector_b64 is strict standard base64 of little-endian float32 values', a
   ]
   for (const v of bad) await t.rejects(s.search({ vector_b64: v }), code('invalid_vector'), JSON.stringify(v))
   await t.rejects(s.search({ vector_b64: '' }), code('invalid_vector'), 'empty')
-  const r = s.upload({ vectors: [{ id: 'a', vector_b64: two }, { id: 'b', vector_b64: b64([3, 4]) }] })
+  const r = s.upload({
+    vectors: [
+      { id: 'a', vector_b64: two },
+      { id: 'b', vector_b64: b64([3, 4]) },
+    ],
+  })
   t.same([r.uploaded, r.dims], [2, 2])
   const hit = await s.search({ vector: [3, 4], k: 1 })
   t.equal(hit.results[0]!.id, 'b')
@@ -166,9 +194,19 @@ t.test('vector_b64 is strict standard base64 of little-endian float32 values', a
 t.test('the first accepted vector fixes dims, also after replace, clear and deleting the last', async (t) => {
   const { session } = makeEngine({}, t)
   const s = session()
-  const r = s.upload({ vectors: [{ id: 'bad', vector: [0, 0] }, { id: 'm', vector: [1, 1], metadata: [] }, { id: 'a', vector: [1, 2, 3] }, { id: 'b', vector: [1, 2] }] })
+  const r = s.upload({
+    vectors: [
+      { id: 'bad', vector: [0, 0] },
+      { id: 'm', vector: [1, 1], metadata: [] },
+      { id: 'a', vector: [1, 2, 3] },
+      { id: 'b', vector: [1, 2] },
+    ],
+  })
   t.equal(r.dims, 3, 'rejected items do not fix the dimension')
-  t.same(r.rejected.map((x) => x.code), ['invalid_vector', 'invalid_metadata', 'dimension_mismatch'])
+  t.same(
+    r.rejected.map((x) => x.code),
+    ['invalid_vector', 'invalid_metadata', 'dimension_mismatch'],
+  )
   t.equal(s.delete({ ids: ['a'] }).total, 0)
   t.equal(s.dims, null, 'deleting the last frees the dimension')
   t.equal(s.upload({ vectors: [{ id: 'c', vector: [1, 2] }] }).dims, 2)
@@ -183,7 +221,12 @@ t.test('the first accepted vector fixes dims, also after replace, clear and dele
 t.test('replace empties the session even when every vector is rejected', async (t) => {
   const { session } = makeEngine({}, t)
   const s = session()
-  s.upload({ vectors: [{ id: 'a', vector: [1, 0] }, { id: 'b', vector: [0, 1] }] })
+  s.upload({
+    vectors: [
+      { id: 'a', vector: [1, 0] },
+      { id: 'b', vector: [0, 1] },
+    ],
+  })
   const r = s.upload({ vectors: [{ id: 'x', vector: [0, 0] }], replace: true })
   t.same(r, { uploaded: 0, rejected: [{ id: 'x', code: 'invalid_vector', message: r.rejected[0]!.message }], total: 0, dims: null })
   t.equal(s.count, 0)
@@ -200,7 +243,13 @@ t.test('metadata comes back structurally equal; absent or null as {}', async (t)
   const { session } = makeEngine({}, t)
   const s = session()
   const meta = { s: 'x', n: 1.5, neg: -0.25, b: false, z: null, arr: [1, 'two', { three: [3] }], o: { deep: { er: true } }, '': 'empty key', 'a.b': 1 }
-  s.upload({ vectors: [{ id: 'm', vector: [1, 0], metadata: meta }, { id: 'n', vector: [0, 1] }, { id: 'u', vector: [1, 1], metadata: null }] })
+  s.upload({
+    vectors: [
+      { id: 'm', vector: [1, 0], metadata: meta },
+      { id: 'n', vector: [0, 1] },
+      { id: 'u', vector: [1, 1], metadata: null },
+    ],
+  })
   meta.s = 'changed after upload'
   const r = await s.search({ vector: [1, 0], k: 3 })
   const byId = Object.fromEntries(r.results.map((h) => [h.id, h.metadata]))
@@ -213,24 +262,54 @@ t.test('metadata size counts UTF-8 bytes of the JSON text', async (t) => {
   const { session } = makeEngine({ limits: { maxMetadataBytes: 16 } }, t)
   const s = session()
   // {"k":"aaaaaaaaa"} is 17 bytes; {"k":"aaaaaaaa"} is 16
-  const r = s.upload({ vectors: [{ id: 'a', vector: [1], metadata: { k: 'a'.repeat(8) } }, { id: 'b', vector: [1], metadata: { k: 'a'.repeat(9) } }, { id: 'c', vector: [1], metadata: { k: '€'.repeat(3) } }] })
+  const r = s.upload({
+    vectors: [
+      { id: 'a', vector: [1], metadata: { k: 'a'.repeat(8) } },
+      { id: 'b', vector: [1], metadata: { k: 'a'.repeat(9) } },
+      { id: 'c', vector: [1], metadata: { k: '€'.repeat(3) } },
+    ],
+  })
   // {"k":"€€€"} = 8 + 9 bytes = 17
-  t.same(r.rejected.map((x) => [x.id, x.code]), [['b', 'invalid_metadata'], ['c', 'invalid_metadata']])
+  t.same(
+    r.rejected.map((x) => [x.id, x.code]),
+    [
+      ['b', 'invalid_metadata'],
+      ['c', 'invalid_metadata'],
+    ],
+  )
 })
 
 t.test('session limit: new ids are refused past max_vectors_per_session, upserts still work', async (t) => {
   const { session } = makeEngine({ limits: { maxVectorsPerSession: 3 } }, t)
   const s = session()
   const r = s.upload({ vectors: [1, 2, 3, 4, 5].map((i) => ({ id: `v${i}`, vector: [i, 1] })) })
-  t.same(r.rejected.map((x) => [x.id, x.code]), [['v4', 'limit_exceeded'], ['v5', 'limit_exceeded']])
+  t.same(
+    r.rejected.map((x) => [x.id, x.code]),
+    [
+      ['v4', 'limit_exceeded'],
+      ['v5', 'limit_exceeded'],
+    ],
+  )
   t.equal(r.total, 3)
-  const up = s.upload({ vectors: [{ id: 'v1', vector: [0, 1] }, { id: 'v9', vector: [1, 0] }] })
-  t.same(up.rejected.map((x) => x.id), ['v9'])
+  const up = s.upload({
+    vectors: [
+      { id: 'v1', vector: [0, 1] },
+      { id: 'v9', vector: [1, 0] },
+    ],
+  })
+  t.same(
+    up.rejected.map((x) => x.id),
+    ['v9'],
+  )
   t.equal(up.uploaded, 1)
   s.delete({ ids: ['v2'] })
   t.equal(s.upload({ vectors: [{ id: 'v9', vector: [1, 0] }] }).uploaded, 1, 'room again after a delete')
   const rep = s.upload({ vectors: [1, 2, 3, 4].map((i) => ({ id: `w${i}`, vector: [i, 1] })), replace: true })
-  t.same(rep.rejected.map((x) => x.id), ['w4'], 'replace frees the room first')
+  t.same(
+    rep.rejected.map((x) => x.id),
+    ['w4'],
+    'replace frees the room first',
+  )
 })
 
 t.test('host-wide byte budget across sessions; dispose releases it', async (t) => {

@@ -7,7 +7,6 @@ import { encodeBase64Url } from '../shared/encoding.js'
 import { KEY_BYTES } from '../shared/sizes.js'
 import { boxKeyFromSharedSecret } from '../crypto/hsalsa20.js'
 
-
 export function x25519PrivateKey(secretKey: Uint8Array): KeyObject {
   return x25519PrivateKeyFromPair(secretKey, nacl.scalarMult.base(secretKey))
 }

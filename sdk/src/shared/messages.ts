@@ -52,8 +52,7 @@ export interface EncryptedFrame {
 }
 
 export type SessionInitAck =
-  | { type: 'session_init_ack'; id: string | null; ok: true; nonce: string; ciphertext: string }
-  | { type: 'session_init_ack'; id: string | null; ok: false; error: WireError }
+  { type: 'session_init_ack'; id: string | null; ok: true; nonce: string; ciphertext: string } | { type: 'session_init_ack'; id: string | null; ok: false; error: WireError }
 
 export interface PlainErrorFrame {
   type: 'error'
@@ -163,8 +162,7 @@ export type OperationName = keyof Operations
 
 export type OperationRequest<N extends OperationName> = { type: N; id: string } & Operations[N]['request']
 export type OperationResponse<N extends OperationName> =
-  | ({ type: `${N}Response`; id: string; ok: true } & Operations[N]['response'])
-  | { type: `${N}Response`; id: string; ok: false; error: WireError }
+  ({ type: `${N}Response`; id: string; ok: true } & Operations[N]['response']) | { type: `${N}Response`; id: string; ok: false; error: WireError }
 
 export interface HostInfo {
   protocol: number
