@@ -6,26 +6,14 @@ import { HostError, sealJson } from '@rag-session-host/client'
 import { encodeBase64, randomBytes, randomNonce } from '@rag-session-host/client/shared'
 import { readFrame, type Verdict } from '../../sdk/src/inbound.js'
 import type { Pending } from '../../sdk/src/requests.js'
+import { pendingRequest } from './fixtures/pending.js'
 
 const key = randomBytes(32)
 const otherKey = randomBytes(32)
 const info = { created: true, attempt: 1, status: 'active', vectors: 0, dims: null, history: 0, history_total: 0 }
 
-function pending(over: Partial<Pending> & Pick<Pending, 'id'>): Pending {
-  return {
-    kind: 'request',
-    type: 'ping',
-    target: 's1',
-    fields: {},
-    newAttempt: false,
-    sessionKey: undefined,
-    sentBytes: 100,
-    timer: undefined,
-    resolve: () => undefined,
-    reject: () => undefined,
-    ...over,
-  }
-}
+/** Sent (100 bytes) unless a test says otherwise. */
+const pending = ({ id, ...over }: Partial<Pending> & Pick<Pending, 'id'>): Pending => pendingRequest(id, { sentBytes: 100, ...over })
 
 const sentPing = pending({ id: 'p1' })
 const queuedPing = pending({ id: 'q1', sentBytes: undefined })

@@ -2,24 +2,10 @@
 // the send queue, settling once, and timers stopped when a call settles.
 import t from 'tap'
 import { setTimeout as wait } from 'node:timers/promises'
-import { RequestBook, type Pending } from '../../sdk/src/requests.js'
+import { RequestBook } from '../../sdk/src/requests.js'
+import { pendingRequest } from './fixtures/pending.js'
 
-function pending(id: string, over: Partial<Pending> = {}): Pending {
-  return {
-    id,
-    kind: 'request',
-    type: 'ping',
-    target: 's1',
-    fields: {},
-    newAttempt: false,
-    sessionKey: undefined,
-    sentBytes: undefined,
-    timer: undefined,
-    resolve: () => undefined,
-    reject: () => undefined,
-    ...over,
-  }
-}
+const pending = pendingRequest
 
 /** Takes every queued request, in order. */
 function drain(book: RequestBook): string[] {

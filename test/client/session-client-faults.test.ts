@@ -5,25 +5,10 @@
 // Everything else is tested against the real host in session-client.test.ts.
 import t from 'tap'
 import { HostError, SessionClient, type ConnectOptions } from '@rag-session-host/client'
-import { within } from '../helpers/wait.js'
+import { rejection, within } from '../helpers/wait.js'
 import { FakeHost, type FakeHostOptions, type Reply } from './fixtures/fake-host.js'
 
 const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 50 }
-
-/** The rejection of `promise` (fails the wait if it resolves). */
-async function rejection(promise: Promise<unknown>, ms = 5000): Promise<HostError> {
-  const result = await within(
-    promise.then(
-      (value) => ({ resolved: value }),
-      (err: unknown) => ({ err }),
-    ),
-    ms,
-    'rejection',
-  )
-  if ('resolved' in result) throw new Error(`expected a rejection, got ${JSON.stringify(result.resolved)}`)
-  if (!(result.err instanceof HostError)) throw new Error(`expected a HostError, got ${String(result.err)}`)
-  return result.err
-}
 
 async function setup(t: { teardown(fn: () => unknown): void }, opts: ConnectOptions = {}, hostOpts: FakeHostOptions = {}): Promise<{ host: FakeHost; client: SessionClient }> {
   const host = await FakeHost.start(hostOpts)

@@ -11,24 +11,9 @@ import { encodeBase64 } from '@rag-session-host/client/shared'
 import type { Config } from '../../src/config.js'
 import { startHost, type StartOptions, type TestHost } from '../helpers/host.js'
 import { InboundTap, decodeF32 } from '../helpers/inbound-tap.js'
-import { within } from '../helpers/wait.js'
+import { rejection, within } from '../helpers/wait.js'
 
 const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 50 }
-
-/** The rejection of `promise` (fails the wait if it resolves). */
-async function rejection(promise: Promise<unknown>, ms = 5000): Promise<HostError> {
-  const result = await within(
-    promise.then(
-      (value) => ({ resolved: value }),
-      (err: unknown) => ({ err }),
-    ),
-    ms,
-    'rejection',
-  )
-  if ('resolved' in result) throw new Error(`expected a rejection, got ${JSON.stringify(result.resolved)}`)
-  if (!(result.err instanceof HostError)) throw new Error(`expected a HostError, got ${String(result.err)}`)
-  return result.err
-}
 
 /** GET /v1/host requests the host has answered (any status). */
 const hostInfoGets = (host: TestHost): number => host.log.events('http.request').filter((l) => l.url === '/v1/host').length

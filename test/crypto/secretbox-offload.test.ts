@@ -3,27 +3,14 @@
 // every pending open, seal and preopen rejects, and the next call starts a new
 // worker that works.
 import t, { type Test } from 'tap'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import type { Worker } from 'node:worker_threads'
+import { startedWorkers } from '../helpers/workers.js'
 import nacl from 'tweetnacl'
 import { decodeBase64, encodeBase64 } from '@rag-session-host/client/shared'
 import { SecretboxOffload } from '../../src/crypto/secretbox.js'
-import { workerStartChannel, type WorkerStart } from '../../src/util/worker-rpc.js'
 
 const OFFLOAD = 1024
 const key = nacl.randomBytes(32)
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff)
-
-function secretboxWorkers(t: Test): Worker[] {
-  const workers: Worker[] = []
-  const onStart = (msg: unknown): void => {
-    const start = msg as WorkerStart
-    if (start.name === 'secretbox') workers.push(start.worker)
-  }
-  subscribe(workerStartChannel.name, onStart)
-  t.teardown(() => void unsubscribe(workerStartChannel.name, onStart))
-  return workers
-}
 
 function offload(t: Test): SecretboxOffload {
   const box = new SecretboxOffload(OFFLOAD)
@@ -40,7 +27,7 @@ function sealDirect(plaintext: Uint8Array): { nonce: Uint8Array; ciphertext: str
 }
 
 t.test('big seals and opens run on the worker, small ones inline, with the same bytes', async (t) => {
-  const workers = secretboxWorkers(t)
+  const workers = startedWorkers(t, 'secretbox')
   const box = offload(t)
   const small = bytes(OFFLOAD - 1, 1)
   t.same(openDirect(await box.seal(small, key)), small)
@@ -55,7 +42,7 @@ t.test('big seals and opens run on the worker, small ones inline, with the same 
 })
 
 t.test('the worker dying rejects pending opens, seals and preopens; the next call starts a new worker', async (t) => {
-  const workers = secretboxWorkers(t)
+  const workers = startedWorkers(t, 'secretbox')
   const box = offload(t)
   const big = bytes(300_000, 3)
   t.same(openDirect(await box.seal(big, key)), big)
@@ -85,7 +72,7 @@ t.test('the worker dying rejects pending opens, seals and preopens; the next cal
 })
 
 t.test('close rejects calls in flight; a later call starts the worker again', async (t) => {
-  const workers = secretboxWorkers(t)
+  const workers = startedWorkers(t, 'secretbox')
   const box = offload(t)
   const big = bytes(100_000, 5)
   const inFlight = t.rejects(box.seal(big, key), { message: 'secretbox worker closed' })

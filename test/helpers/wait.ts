@@ -3,6 +3,8 @@
 // nothing (an index finishing its build, a sweep that ran), and `within`
 // bounds any other wait so a test fails instead of hanging.
 
+import { HostError } from '@rag-session-host/client'
+
 export interface WaitOptions {
   /** What is awaited, for the failure message. */
   what: string
@@ -29,4 +31,19 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms)
   })
   return Promise.race([promise, guard]).finally(() => clearTimeout(timer))
+}
+
+/** The HostError `promise` rejects with; fails the wait if it resolves, rejects otherwise or does not settle within `ms`. */
+export async function rejection(promise: Promise<unknown>, ms = 5000): Promise<HostError> {
+  const result = await within(
+    promise.then(
+      (value) => ({ resolved: value }),
+      (err: unknown) => ({ err }),
+    ),
+    ms,
+    'rejection',
+  )
+  if ('resolved' in result) throw new Error(`expected a rejection, got ${JSON.stringify(result.resolved)}`)
+  if (!(result.err instanceof HostError)) throw new Error(`expected a HostError, got ${String(result.err)}`)
+  return result.err
 }

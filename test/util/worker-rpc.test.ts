@@ -3,25 +3,13 @@
 // die (exit, uncaught error, terminated from outside, never started), restart
 // on the next call, and a clean close.
 import t, { type Test } from 'tap'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { startedWorkers } from '../helpers/workers.js'
 import type { Worker } from 'node:worker_threads'
-import { WorkerRpc, workerStartChannel, type WorkerRpcOptions, type WorkerStart } from '../../src/util/worker-rpc.js'
+import { WorkerRpc, type WorkerRpcOptions } from '../../src/util/worker-rpc.js'
 
 type Request = { op: 'echo'; id: number; value: unknown } | { op: 'hold'; id: number } | { op: 'sum'; id: number; data: Float32Array }
 type Reply = { id: number; value: unknown; threadId: number }
 type Report = { report: unknown }
-
-/** Workers started under the name 'echo' while the test runs, in start order. */
-function started(t: Test): Worker[] {
-  const workers: Worker[] = []
-  const onStart = (msg: unknown): void => {
-    const start = msg as WorkerStart
-    if (start.name === 'echo') workers.push(start.worker)
-  }
-  subscribe(workerStartChannel.name, onStart)
-  t.teardown(() => void unsubscribe(workerStartChannel.name, onStart))
-  return workers
-}
 
 function make(t: Test, opts: Partial<WorkerRpcOptions<Report>> = {}) {
   const reports: unknown[] = []
@@ -70,7 +58,7 @@ t.test('a transfer list moves buffers to the worker; without one they are copied
 })
 
 t.test('a worker that exits rejects every pending call; the next call starts a new one', async (t) => {
-  const workers = started(t)
+  const workers = startedWorkers(t, 'echo')
   const { rpc, deaths } = make(t)
   const first = await rpc.call({ op: 'echo', value: 1 })
   const held = [rpc.call({ op: 'hold' }), rpc.call({ op: 'hold' })]
@@ -104,7 +92,7 @@ t.test('an uncaught error in the worker rejects pending calls with that error', 
 })
 
 t.test('a worker terminated from outside: calls posted to it reject, the next one works', async (t) => {
-  const workers = started(t)
+  const workers = startedWorkers(t, 'echo')
   const { rpc, deaths } = make(t)
   await rpc.call({ op: 'echo', value: 0 })
   const exited = exitCode(workers[0]!)
@@ -127,7 +115,7 @@ t.test('a worker that cannot start rejects the call; nothing is left running', a
 })
 
 t.test('close: pending calls reject, a stop message ends the worker cleanly, the next call restarts', async (t) => {
-  const workers = started(t)
+  const workers = startedWorkers(t, 'echo')
   const { rpc, deaths } = make(t, { stop: { message: { op: 'stop' }, graceMs: 60_000 } })
   await rpc.call({ op: 'echo', value: 1 })
   const code = exitCode(workers[0]!)
@@ -143,7 +131,7 @@ t.test('close: pending calls reject, a stop message ends the worker cleanly, the
 })
 
 t.test('close terminates a worker that ignores the stop message, or when there is none', async (t) => {
-  const workers = started(t)
+  const workers = startedWorkers(t, 'echo')
   const deaf = make(t, { stop: { message: { op: 'ignore' }, graceMs: 20 } }).rpc
   await deaf.call({ op: 'echo', value: 1 })
   const deafCode = exitCode(workers[0]!)

@@ -3,28 +3,16 @@
 // and say `exact: true`; every index on that worker is let go; once the data
 // has doubled (the wait after a failed generation) a new worker builds a new
 // graph. The wire-level view is test/protocol/worker-death.test.ts.
-import t, { type Test } from 'tap'
-import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import t from 'tap'
 import type { Worker } from 'node:worker_threads'
+import { startedWorkers } from '../helpers/workers.js'
 import { clustered, row } from '../../bench/lib/data.js'
 import { recall } from '../../bench/lib/stats.js'
-import { workerStartChannel, type WorkerStart } from '../../src/util/worker-rpc.js'
 import type { SessionVectors } from '../../src/vectors/index.js'
 import { bruteForce, makeEngine, until } from './fixtures/engine.js'
 
 const DIMS = 32
 const LOW = { exactSearchMaxVectors: 500, hnswEfConstruction: 100, hnswEfSearch: 64 }
-
-function hnswWorkers(t: Test): Worker[] {
-  const workers: Worker[] = []
-  const onStart = (msg: unknown): void => {
-    const start = msg as WorkerStart
-    if (start.name === 'hnsw') workers.push(start.worker)
-  }
-  subscribe(workerStartChannel.name, onStart)
-  t.teardown(() => void unsubscribe(workerStartChannel.name, onStart))
-  return workers
-}
 
 function load(s: SessionVectors, rows: Map<string, number[]>, ids: string[]): void {
   for (let b = 0; b < ids.length; b += 1000) {
@@ -36,7 +24,7 @@ function load(s: SessionVectors, rows: Map<string, number[]>, ids: string[]): vo
 const exitOf = (w: Worker): Promise<number> => new Promise((resolve) => w.once('exit', resolve))
 
 t.test('terminated while serving: searches answer exactly and right; a new worker builds once the data doubles', async (t) => {
-  const workers = hnswWorkers(t)
+  const workers = startedWorkers(t, 'hnsw')
   const { session, logs, engine } = makeEngine({ tuning: LOW }, t)
   const c = clustered({ count: 3000, dims: DIMS, seed: 17 })
   const rows = new Map<string, number[]>()
@@ -105,7 +93,7 @@ t.test('terminated while serving: searches answer exactly and right; a new worke
 })
 
 t.test('exiting before the build is done: every session on the worker stays exact and right', async (t) => {
-  const workers = hnswWorkers(t)
+  const workers = startedWorkers(t, 'hnsw')
   const { session, logs } = makeEngine({ tuning: LOW }, t)
   const c = clustered({ count: 2000, dims: DIMS, seed: 23 })
   const rows = new Map<string, number[]>()
