@@ -108,6 +108,6 @@ export default defineConfig(
   // A benchmark child answers IPC with an async listener: a rejection there may crash it.
   { files: ['bench/**/*.ts'], rules: { '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }] } },
 
-  // Plain JS (this file): recommended rules, no type information.
-  { files: ['**/*.js'], extends: [js.configs.recommended] },
+  // Plain JS (this file, test/loader/): recommended rules, no type information.
+  { files: ['**/*.js', '**/*.mjs'], extends: [js.configs.recommended], languageOptions: { globals: { process: 'readonly' } } },
 )
