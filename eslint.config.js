@@ -23,7 +23,8 @@ export default defineConfig(
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       // The project service finds each file's own tsconfig: ./tsconfig.json for the host, tests,
-      // benches and scripts; sdk/tsconfig.json (with DOM) for the SDK.
+      // benches and scripts; sdk/tsconfig.json (with DOM) for the SDK. Like `npm run typecheck`, the
+      // host's types see the SDK through sdk/dist: run `npm run build:sdk` first (`npm test` does).
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
