@@ -24,7 +24,8 @@ export default defineConfig(
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
       // The project service finds each file's own tsconfig: ./tsconfig.json for the host, tests,
-      // benches and scripts; sdk/tsconfig.json (with DOM) for the SDK.
+      // benches and scripts; sdk/tsconfig.json (with DOM) for the SDK. Like `npm run typecheck`, the
+      // host's types see the SDK through sdk/dist: run `npm run build:sdk` first (`npm test` does).
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     plugins: { 'import-x': importX },
@@ -109,8 +110,8 @@ export default defineConfig(
   // A benchmark child answers IPC with an async listener: a rejection there may crash it.
   { files: ['bench/**/*.ts'], rules: { '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }] } },
 
-  // Plain JS (this file): recommended rules, no type information.
-  { files: ['**/*.js'], extends: [js.configs.recommended] },
+  // Plain JS (this file, test/loader/): recommended rules, no type information.
+  { files: ['**/*.js', '**/*.mjs'], extends: [js.configs.recommended], languageOptions: { globals: { process: 'readonly' } } },
   // The browser example runs in a page: browser globals, no Node.
   { files: ['examples/browser/**/*.js'], languageOptions: { globals: globals.browser } },
 )

@@ -55,7 +55,8 @@ t.test('README documents every setting, as generated', async (t) => {
 })
 
 t.test('the host refuses to start on a bad value, naming it', async (t) => {
-  const res = spawnSync(process.execPath, ['--import=tsx', 'src/main.ts'], {
+  // tsx through the same loader as tap, so the coverage this child records maps to the sources (test/loader/tsx.mjs).
+  const res = spawnSync(process.execPath, ['--import=./test/loader/tsx.mjs', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url),
     env: { ...process.env, PORT: 'not-a-port' },
     encoding: 'utf8',
