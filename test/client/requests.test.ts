@@ -2,10 +2,18 @@
 // the send queue, settling once, and timers stopped when a call settles.
 import t from 'tap'
 import { setTimeout as wait } from 'node:timers/promises'
-import { RequestBook } from '../../sdk/src/requests.js'
+import { RequestBook, type Pending } from '../../sdk/src/requests.js'
 import { pendingRequest } from './fixtures/pending.js'
 
 const pending = pendingRequest
+
+/** A book holding plain requests with these ids, queued in this order. */
+function queued<const T extends readonly string[]>(...ids: T): [RequestBook, ...{ [K in keyof T]: Pending }] {
+  const book = new RequestBook()
+  const entries = ids.map((id) => pending(id))
+  for (const p of entries) book.add(p, false)
+  return [book, ...entries] as unknown as [RequestBook, ...{ [K in keyof T]: Pending }]
+}
 
 /** Takes every queued request, in order. */
 function drain(book: RequestBook): string[] {
@@ -35,11 +43,7 @@ t.test('queued in call order; `first` goes to the head', async (t) => {
 })
 
 t.test('settle: once, and settled entries are skipped by the queue', async (t) => {
-  const book = new RequestBook()
-  const a = pending('a')
-  const b = pending('b')
-  book.add(a, false)
-  book.add(b, false)
+  const [book, a, b] = queued('a', 'b')
   t.equal(book.has(a), true)
   t.equal(book.settle(a), true, 'first settle')
   t.equal(book.settle(a), false, 'second settle: already settled')
@@ -58,11 +62,7 @@ t.test('has() is about this very entry, not only its id', async (t) => {
 })
 
 t.test('requeue puts a request back at the head, unless it settled meanwhile', async (t) => {
-  const book = new RequestBook()
-  const a = pending('a')
-  const b = pending('b')
-  const c = pending('c')
-  for (const p of [a, b, c]) book.add(p, false)
+  const [book, a, b, c] = queued('a', 'b', 'c')
   t.equal(book.next(), a)
   book.requeue(a)
   t.same(drain(book), ['a', 'b', 'c'], 'a could not be sent: it goes first again')
@@ -93,11 +93,7 @@ t.test('initQueuedFor: an init for that session still waiting to be sent', async
 })
 
 t.test('sent() lists what went on the wire; clearQueue forgets the queue, not the pending', async (t) => {
-  const book = new RequestBook()
-  const a = pending('a')
-  const b = pending('b')
-  book.add(a, false)
-  book.add(b, false)
+  const [book] = queued('a', 'b')
   const taken = book.next()
   if (taken) taken.sentBytes = 120
   t.same(
