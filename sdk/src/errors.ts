@@ -82,3 +82,12 @@ export function retryDelayMs(err: unknown, fallbackMs = 1000): number | undefine
   if (!isRetryableError(err)) return undefined
   return (err as HostError).retryAfterMs ?? fallbackMs
 }
+
+/** An error's message with its system code (fetch hides ECONNREFUSED and the like in `cause`). */
+export function describeError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err)
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined
+  const code = typeof cause?.code === 'string' ? cause.code : undefined
+  if (code && !message.includes(code)) return `${message} (${code})`
+  return message
+}

@@ -2,7 +2,7 @@
 import { decodeBase64 } from './shared/encoding.js'
 import { KEY_BYTES } from './shared/sizes.js'
 import { PROTOCOL_VERSION, type HostInfo } from './shared/messages.js'
-import { HostError } from './errors.js'
+import { HostError, describeError } from './errors.js'
 import { isObject } from './shared/json.js'
 
 /** Checks a /v1/host body; throws `protocol_error` when it is not one this client can talk to. */
@@ -39,13 +39,4 @@ export async function fetchHostInfo(url: string, timeoutMs: number): Promise<Hos
     throw new HostError('protocol_error', `GET ${url} did not answer JSON`, { retryable: false, cause: err })
   }
   return parseHostInfo(body)
-}
-
-/** An error's message with its system code (fetch hides ECONNREFUSED and the like in `cause`). */
-export function describeError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err)
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined
-  const code = typeof cause?.code === 'string' ? cause.code : undefined
-  if (code && !message.includes(code)) return `${message} (${code})`
-  return message
 }

@@ -1,8 +1,7 @@
 // Socket I/O of one connection: opens a WebSocket (`ws` in Node, the global
 // one in browsers), reports text frames and the close, and closes cleanly or
 // at once. Nothing here knows the protocol.
-import { HostError } from './errors.js'
-import { describeError } from './host-info.js'
+import { HostError, describeError } from './errors.js'
 import { platform, type WebSocketLike } from './platform.js'
 
 const OPEN = 1
