@@ -1,8 +1,8 @@
 // Entry point: read and validate the configuration, start the host, and shut
 // it down gracefully on SIGTERM/SIGINT (or an uncaught fault).
-import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './ops/logger.js'
+import { onShutdown } from './ops/shutdown.js'
 import { buildServer } from './server.js'
 
 let config: Config
@@ -44,8 +44,4 @@ log.info(
   `rag-session-host listening on ${url}`,
 )
 
-closeWithGrace({ delay: config.shutdownGraceMs }, async ({ signal, err }) => {
-  if (err) log.error({ event: 'host.fault', err }, 'shutting down after an uncaught fault')
-  else log.info({ event: 'host.signal', signal }, 'shutting down')
-  await server.close()
-})
+onShutdown(log, config.shutdownGraceMs, () => server.close())

@@ -10,7 +10,9 @@ import { loadHostIdentity, type HostIdentity } from './crypto/host-identity.js'
 import { KeyStore } from './crypto/key-store.js'
 import { ReplayCache } from './crypto/replay-cache.js'
 import { SecretboxOffload } from './crypto/secretbox.js'
+import { ChangeQueue } from './dispatch/change-queue.js'
 import type { HostContext } from './dispatch/context.js'
+import { FileJournal, NoJournal, type Journal } from './journal/journal.js'
 import { HttpLogController } from './ops/http-log.js'
 import { registerHttpRoutes } from './ops/http-routes.js'
 import { createLogger } from './ops/logger.js'
@@ -70,15 +72,43 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     logger: log,
     now,
   })
-  const keys = new KeyStore()
-  const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
-  const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
   const metrics = new HostMetrics({
     sessionsByStatus: () => sessions.countByStatus(),
     vectors: () => vectors.stats(),
     keys: () => keys.size,
     replayCache: () => replays.size,
+    journal: () => ({ ...journal.stats(), healthy: journal.healthy }),
   })
+  let journalHealthy = true
+  // Recovery fills the store before anything else can touch it.
+  const journal: Journal = config.persist
+    ? new FileJournal({
+        dataDir: config.dataDir,
+        hostSecret: identity.storageKey,
+        fsync: config.journalFsync as 'always' | 'interval' | 'off',
+        fsyncIntervalMs: config.journalFsyncMs,
+        retryMs: config.journalRetryMs,
+        snapshotBytes: config.journalSnapshotBytes,
+        snapshotIntervalMs: config.journalSnapshotMs,
+        store: sessions,
+        logger: log,
+        now,
+        onHealth: (healthy) => {
+          journalHealthy = healthy
+        },
+        observe: {
+          fsync: (s) => metrics.fsyncSeconds.observe(s),
+          snapshot: (r) => {
+            metrics.snapshotSeconds.observe(r.ms / 1000)
+            metrics.snapshotBytes.set(r.bytes)
+          },
+        },
+      })
+    : new NoJournal()
+  const keys = new KeyStore()
+  const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
+  const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
+  if (journal instanceof FileJournal) metrics.recoverySeconds.set(journal.report.ms / 1000)
   const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound: new Outbound(keys, secretbox, metrics) })
   const ctx: HostContext = {
     config,
@@ -89,6 +119,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     vectors,
     secretbox,
     metrics,
+    journal,
+    changes: new ChangeQueue(),
     connections: registry,
     log,
     now,
@@ -97,7 +129,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   sessions.on('dropped', (session, reason) => registry.sessionDropped(session, reason))
 
   let ready = false
-  const state = { ready: () => ready }
+  // Not ready while the journal refuses changes: the balancer sends clients elsewhere meanwhile.
+  const state = { ready: () => ready && journalHealthy }
 
   // Typed as Fastify's base logger so plugins and routes see the default instance type.
   const httpLog: FastifyBaseLogger = log
@@ -138,6 +171,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       // Answer what clients already sent, then tell them and close.
       await registry.shutdown(Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2))
       await app.close()
+      // Everything acknowledged is on disk already; this writes the rest (and a snapshot when cheap).
+      await journal.close().catch((err: unknown) => log.error({ event: 'journal.close_failed', err }, 'journal flush at shutdown failed'))
       sessions.clear()
       await Promise.all([vectors.close(), secretbox.close()])
       log.info({ event: 'host.stopped' }, 'host stopped')

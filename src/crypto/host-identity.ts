@@ -3,7 +3,7 @@
 // reused on every later start.
 import { mkdirSync, readFileSync, writeFileSync, chmodSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { KeyObject } from 'node:crypto'
+import { hkdfSync, type KeyObject } from 'node:crypto'
 import nacl from 'tweetnacl'
 import { decodeBase64, encodeBase64, KEY_BYTES } from '@rag-session-host/client/shared'
 import { x25519PrivateKey } from '@rag-session-host/client/node-crypto'
@@ -15,13 +15,16 @@ export interface HostIdentity {
   readonly publicKeyBase64: string
   /** Native key object for the X25519 agreement; the raw secret is not kept. */
   readonly privateKey: KeyObject
+  /** Derived from the secret (HKDF-SHA256) for sealing the journal at rest: the same secret reads it back. */
+  readonly storageKey: Uint8Array
   readonly source: 'env' | 'file' | 'generated'
 }
 
 export function identityFromSecret(secretKey: Uint8Array, source: HostIdentity['source']): HostIdentity {
   if (secretKey.length !== KEY_BYTES) throw new Error('host secret key must be 32 bytes')
   const publicKey = nacl.scalarMult.base(secretKey)
-  return { publicKey, publicKeyBase64: encodeBase64(publicKey), privateKey: x25519PrivateKey(secretKey), source }
+  const storageKey = new Uint8Array(hkdfSync('sha256', secretKey, new Uint8Array(0), 'rag-session-host storage root', 32))
+  return { publicKey, publicKeyBase64: encodeBase64(publicKey), privateKey: x25519PrivateKey(secretKey), storageKey, source }
 }
 
 export function loadHostIdentity(opts: { secretKeyBase64: string | undefined; dataDir: string }): HostIdentity {

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../config.js'
 import type { HostIdentity } from '../crypto/host-identity.js'
+import type { Journal } from '../journal/journal.js'
 import type { KeyStore } from '../crypto/key-store.js'
 import type { ReplayCache } from '../crypto/replay-cache.js'
 import type { SecretboxOffload } from '../crypto/secretbox.js'
@@ -10,6 +11,7 @@ import type { HostMetrics } from '../ops/metrics.js'
 import type { SessionStore } from '../sessions/session-store.js'
 import type { Session } from '../sessions/session.js'
 import type { SessionVectors, VectorEngine } from '../vectors/index.js'
+import type { ChangeQueue } from './change-queue.js'
 
 export type HostSession = Session<SessionVectors>
 
@@ -28,6 +30,10 @@ export interface HostContext {
   readonly vectors: VectorEngine
   readonly secretbox: SecretboxOffload
   readonly metrics: HostMetrics
+  /** Where changes are made durable before they are applied. */
+  readonly journal: Journal
+  /** One change at a time per session, in journal order. */
+  readonly changes: ChangeQueue
   /** The open connections (ops reports how many). */
   readonly connections: ReadonlyMap<string, Peer>
   readonly log: Logger

@@ -8,7 +8,9 @@ import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, isObject, parseEnvelope, parseJson, type JsonObject } from '../protocol/inbound.js'
 import { encodeOperationReply, operationFailed, operationSucceeded, type OperationReply } from '../protocol/replies.js'
 import type { HostContext, HostSession, Peer } from './context.js'
+import { commitThen } from './commit.js'
 import { findOperation } from './operations/index.js'
+import { isPendingChange, type OperationResult } from './operations/operation.js'
 import type { Notice, Outcome } from './outcome.js'
 import { rejectFrame } from './reject.js'
 
@@ -89,9 +91,16 @@ async function run(ctx: HostContext, peer: Peer, { requestId, key, session, requ
   try {
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
     if (!op) throw badRequest('unknown operation')
-    if (op.changesSession && session.ended) throw new ProtocolError('session_ended', 'the session has ended; it is read-only')
     ctx.sessions.touch(session)
-    const done = await op.handle({ host: ctx, peer, session, request, log })
+    const opCtx = { host: ctx, peer, session, request, log }
+    const perform = (): OperationResult | Promise<OperationResult> => {
+      // Checked in the session's turn: a change queued before this one may have ended it.
+      if (op.changesSession && session.ended) throw new ProtocolError('session_ended', 'the session has ended; it is read-only')
+      const r = op.handle(opCtx)
+      if (r instanceof Promise || !isPendingChange(r)) return r
+      return commitThen(ctx, r.records, () => r.apply())
+    }
+    const done = await (op.writes ? ctx.changes.run(session.id, perform) : perform())
     result = operationSucceeded(request.type, requestId, done.fields)
     notices = done.notices
   } catch (err) {

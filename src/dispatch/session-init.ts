@@ -15,6 +15,8 @@ import {
 } from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
+import type { JournalRecord } from '../journal/journal.js'
+import { commitThen } from './commit.js'
 import type { HostContext, Peer } from './context.js'
 import type { Outcome } from './outcome.js'
 import { rejectFrame } from './reject.js'
@@ -83,13 +85,7 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   }
 
   // 6-8. ownership, capacity for a new session, new attempt on an ended one
-  const existing = ctx.sessions.get(sessionId)
-  if (existing && existing.owner !== payload.client_pub) throw new ProtocolError('forbidden', 'the session belongs to another identity')
-  if (!existing) {
-    const room = ctx.sessions.wouldAcceptNew()
-    if (!room.ok) throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', room.retryAfterMs)
-  }
-  if (existing?.ended && payload.new_attempt) throw new ProtocolError('session_ended', 'the session has ended: no new attempt can start')
+  checkSession(ctx, sessionId, payload.client_pub, payload.new_attempt === true)
 
   // Not a contract check: the replay cache is bounded, and forgetting a live
   // entry early would reopen a replay hole, so a full cache slows inits down.
@@ -99,8 +95,29 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true }
 }
 
-/** All checks passed: create or resume the session, rotate the key, bind the connection (§2.3). */
-function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
+/** Checks 6 to 8, against the state now (again in the session's turn: a change queued before may have landed). */
+function checkSession(ctx: HostContext, sessionId: string, clientPub: string, newAttempt: boolean): void {
+  const existing = ctx.sessions.get(sessionId)
+  if (existing && existing.owner !== clientPub) throw new ProtocolError('forbidden', 'the session belongs to another identity')
+  if (!existing) {
+    const room = ctx.sessions.wouldAcceptNew()
+    if (!room.ok) throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', room.retryAfterMs)
+  }
+  if (existing?.ended && newAttempt) throw new ProtocolError('session_ended', 'the session has ended: no new attempt can start')
+}
+
+/**
+ * In the session's turn: the checks that depend on its state once more, then
+ * the creation or new attempt is journaled, and only once it is durable is the
+ * session made or resumed and the key installed (§2.3).
+ */
+function admit(ctx: HostContext, peer: Peer, a: Accepted): Outcome | Promise<Outcome> {
+  const now = ctx.now()
+  checkSession(ctx, a.sessionId, a.clientPub, a.newAttempt)
+  if (ctx.replays.has(a.ephPub, now)) throw new ProtocolError('replayed', 'this eph_pub was already used by an accepted init')
+  // Claimed before the journal write, so a copy of this init cannot pass meanwhile.
+  ctx.replays.add(a.ephPub, now)
+
   // Leave the previous session first: making room for the new one may drop
   // it, and this connection, already on its way out, is not to be evicted.
   const previous = ctx.keys.forget(peer.id)
@@ -109,14 +126,37 @@ function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
     const old = ctx.sessions.get(previous)
     if (old) ctx.sessions.unbind(old, peer.id)
   }
-  const { session, created } = ctx.sessions.ensureSessionExists(a.sessionId, a.clientPub)
+  const existing = ctx.sessions.get(a.sessionId)
+  let records: JournalRecord[] = []
+  if (!existing) {
+    ctx.sessions.reserveNew()
+    records = [{ t: 'created', s: a.sessionId, seq: ctx.sessions.allocateSeq(), owner: a.clientPub, ts: now }]
+  } else if (a.newAttempt) {
+    records = [{ t: 'attempt', s: a.sessionId, attempt: existing.attempt + 1, ts: now }]
+  }
+  const release = existing ? undefined : () => ctx.sessions.release()
+  return commitThen(ctx, records, () => apply(ctx, peer, a, { previous, moved, record: records[0] }), release)
+}
+
+interface Admitted {
+  previous: string | undefined
+  moved: boolean
+  record: JournalRecord | undefined
+}
+
+/** The records are durable: create or resume the session, rotate the key, bind the connection. */
+function apply(ctx: HostContext, peer: Peer, a: Accepted, { previous, moved, record }: Admitted): Outcome {
+  const created = record?.t === 'created'
+  let session = ctx.sessions.get(a.sessionId)
+  if (created) session = ctx.sessions.create(a.sessionId, record.seq, a.clientPub, record.ts, true)
+  // Nothing but this queue creates or drops it meanwhile, except a retention sweep of an idle one: then say retry.
+  if (!session) throw new ProtocolError('internal', 'the session was dropped while the init was journaled; retry')
   const log = peer.log.child({ session_id: session.id, session_seq: session.seq, req_id: a.requestId })
   if (moved) log.info({ event: 'connection.unbound', previous_session_id: previous }, 'connection moved to another session')
-  if (!created && a.newAttempt) {
-    ctx.sessions.startAttempt(session)
+  if (record?.t === 'attempt') {
+    ctx.sessions.startAttempt(session, record.attempt)
     log.info({ event: 'session.attempt_started', attempt: session.attempt }, 'new attempt started')
   }
-  ctx.replays.add(a.ephPub, ctx.now())
 
   ctx.keys.rotate(peer.id, a.sessionId, a.sessionKey)
   ctx.sessions.bind(session, peer.id)
@@ -138,7 +178,7 @@ function apply(ctx: HostContext, peer: Peer, a: Accepted): Outcome {
   return { reply: { kind: 'init', id: a.requestId, sessionId: a.sessionId, info } }
 }
 
-export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObject, throttleMs: number): Outcome {
+export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObject, throttleMs: number): Outcome | Promise<Outcome> {
   let accepted: Accepted
   try {
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
@@ -146,11 +186,15 @@ export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObjec
   } catch (err) {
     return rejectFrame(ctx, peer, 'init', frameId(frame), err, { session_id: isSessionId(frame.session_id) ? frame.session_id : undefined })
   }
-  try {
-    const outcome = apply(ctx, peer, accepted)
+  const ok = (outcome: Outcome): Outcome => {
     ctx.metrics.inits.inc({ outcome: 'ok' })
     return outcome
+  }
+  const fail = (err: unknown): Outcome => rejectFrame(ctx, peer, 'init', accepted.requestId, err, { session_id: accepted.sessionId })
+  try {
+    const outcome = ctx.changes.run(accepted.sessionId, () => admit(ctx, peer, accepted))
+    return outcome instanceof Promise ? outcome.then(ok, fail) : ok(outcome)
   } catch (err) {
-    return rejectFrame(ctx, peer, 'init', accepted.requestId, err, { session_id: accepted.sessionId })
+    return fail(err)
   }
 }

@@ -45,7 +45,23 @@ export class HostMetrics {
     registers: [this.registry],
   })
 
+  readonly fsyncSeconds = new Histogram({
+    name: 'rsh_journal_fsync_seconds',
+    help: 'Latency of journal fsyncs (one per group-committed batch in JOURNAL_FSYNC=always)',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  })
+  readonly snapshotSeconds = new Histogram({
+    name: 'rsh_snapshot_duration_seconds',
+    help: 'Time to write a snapshot (capture to durable rename)',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  })
+  readonly snapshotBytes = new Gauge({ name: 'rsh_snapshot_bytes', help: 'Size of the latest snapshot', registers: [this.registry] })
+  readonly recoverySeconds = new Gauge({ name: 'rsh_recovery_seconds', help: 'Time the last start spent recovering the journal', registers: [this.registry] })
+
   constructor(collect: {
+    journal: () => { bytes: number; segments: number; healthy: boolean }
     sessionsByStatus: () => Record<string, number>
     vectors: () => { vectors: number; bytes: number; hnswIndexes: number; building: number }
     keys: () => number
@@ -58,6 +74,9 @@ export class HostMetrics {
     const hnsw = new Gauge({ name: 'rsh_hnsw_indexes', help: 'Sessions served by an HNSW index', registers: [this.registry] })
     const building = new Gauge({ name: 'rsh_hnsw_building', help: 'HNSW indexes being built', registers: [this.registry] })
     const keys = new Gauge({ name: 'rsh_session_keys', help: 'Session keys held for live connections', registers: [this.registry] })
+    const journalBytes = new Gauge({ name: 'rsh_journal_bytes', help: 'Bytes of journal segments on disk (since the latest snapshot)', registers: [this.registry] })
+    const journalSegments = new Gauge({ name: 'rsh_journal_segments', help: 'Journal segment files on disk', registers: [this.registry] })
+    const journalHealthy = new Gauge({ name: 'rsh_journal_writable', help: '1 while the journal takes writes, 0 while they fail', registers: [this.registry] })
     const replay = new Gauge({ name: 'rsh_replay_cache_entries', help: 'Init ephemeral keys remembered against replay', registers: [this.registry] })
     // Gauges are sampled when scraped, so no code path has to keep them in step.
     const refresh = (): void => {
@@ -70,6 +89,10 @@ export class HostMetrics {
       building.set(v.building)
       keys.set(collect.keys())
       replay.set(collect.replayCache())
+      const j = collect.journal()
+      journalBytes.set(j.bytes)
+      journalSegments.set(j.segments)
+      journalHealthy.set(j.healthy ? 1 : 0)
     }
     this.#refresh = refresh
   }

@@ -32,14 +32,36 @@ export class History {
     return this.#perAttempt.get(attempt) ?? 0
   }
 
-  append(role: Role, content: string, attempt: number, ts: number): HistoryMessage {
+  /** The seq the next message gets. */
+  get nextSeq(): number {
+    return this.#nextSeq
+  }
+
+  /** Throws what append would, without appending: a change is checked before it is journaled. */
+  check(content: string): void {
     // String length is UTF-16 code units, as the contract counts.
     if (content.length > this.maxChars) throw limitExceeded(`content is longer than ${this.maxChars} characters`)
     if (this.#messages.length >= this.maxMessages) throw limitExceeded(`history is full (${this.maxMessages} messages)`)
-    const message: HistoryMessage = { seq: this.#nextSeq++, attempt, role, content, ts }
-    this.#messages.push(message)
-    this.#perAttempt.set(attempt, this.countFor(attempt) + 1)
+  }
+
+  append(role: Role, content: string, attempt: number, ts: number): HistoryMessage {
+    this.check(content)
+    const message: HistoryMessage = { seq: this.#nextSeq, attempt, role, content, ts }
+    this.put(message)
     return message
+  }
+
+  /** Stores a message as it was numbered (a journaled append, or one restored): no limits are checked. */
+  put(message: HistoryMessage): void {
+    if (message.seq < this.#nextSeq) throw new Error(`history seq ${message.seq} is behind ${this.#nextSeq}`)
+    this.#messages.push(message)
+    this.#nextSeq = message.seq + 1
+    this.#perAttempt.set(message.attempt, this.countFor(message.attempt) + 1)
+  }
+
+  /** Every message, oldest first (a copy; messages themselves are never changed). */
+  all(): HistoryMessage[] {
+    return this.#messages.slice()
   }
 
   /** Oldest first; with `limit`, the newest `limit` of the selection. */

@@ -24,6 +24,23 @@ export type SessionDropReason = 'retention' | 'reclaimed' | 'shutdown'
 export interface SessionStoreEvents<V extends SessionData> {
   /** Emitted synchronously as the session leaves the store, so listeners act at that very moment. */
   dropped: [session: Session<V>, reason: SessionDropReason]
+  /** The sweep found it past its grace (the journal records it). */
+  abandoned: [session: Session<V>]
+  /** An init brought an abandoned session back (the journal records it). */
+  resumed: [session: Session<V>]
+}
+
+/** A session as a snapshot holds it. */
+export interface RestoredSession {
+  id: string
+  seq: number
+  owner: string
+  createdAt: number
+  attempt: number
+  status: SessionStatus
+  autoRecovered: boolean
+  statusSince: number
+  lastActiveAt: number
 }
 
 /** Bounds for the retry hint when the store is full of sessions that may not be dropped. */
@@ -33,6 +50,8 @@ const MAX_RETRY_MS = 60_000
 export class SessionStore<V extends SessionData = SessionData> extends EventEmitter<SessionStoreEvents<V>> {
   readonly #sessions = new Map<string, Session<V>>()
   #nextSeq = 1
+  /** Creations admitted but not yet made (their record is on its way to the journal). */
+  #reserved = 0
   readonly #opts: SessionStoreOptions<V>
   readonly now: () => number
 
@@ -59,28 +78,112 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
   ensureSessionExists(sessionId: string, owner: string): { session: Session<V>; created: boolean } {
     const existing = this.#sessions.get(sessionId)
     if (existing) return { session: existing, created: false }
+    this.reserveNew()
+    return { session: this.create(sessionId, this.allocateSeq(), owner, this.now(), true), created: true }
+  }
+
+  /**
+   * Admits one new session before it is made (its creation is journaled
+   * first): reclaims room if the store is full, or throws a retryable
+   * `capacity_exceeded`. Each admission ends in create(..., true) or release().
+   */
+  reserveNew(): void {
     const now = this.now()
-    if (this.#sessions.size >= this.#opts.maxSessions && !this.#reclaimOne(now)) {
+    if (this.#sessions.size + this.#reserved >= this.#opts.maxSessions && !this.#reclaimOne(now)) {
       throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', this.#retryHint(now))
     }
+    this.#reserved++
+  }
+
+  release(): void {
+    this.#reserved = Math.max(0, this.#reserved - 1)
+  }
+
+  /** Host-given session numbers: the next one, and (recovery) where to continue. */
+  allocateSeq(): number {
+    return this.#nextSeq++
+  }
+
+  get nextSeq(): number {
+    return this.#nextSeq
+  }
+
+  continueSeqFrom(next: number): void {
+    this.#nextSeq = Math.max(this.#nextSeq, next)
+  }
+
+  /** Makes a session that is absent; `reserved` when reserveNew() admitted it. Recovery creates without limits. */
+  create(sessionId: string, seq: number, owner: string, createdAt: number, reserved: boolean): Session<V> {
+    if (this.#sessions.has(sessionId)) throw new Error('create of a session that exists')
+    if (reserved) this.release()
     const history = new History(this.#opts.maxHistory, this.#opts.maxMessageChars)
-    const session = new Session<V>(sessionId, this.#nextSeq++, owner, now, history, this.#opts.createVectors(sessionId))
+    const session = new Session<V>(sessionId, seq, owner, createdAt, history, this.#opts.createVectors(sessionId))
     this.#sessions.set(sessionId, session)
-    return { session, created: true }
+    this.continueSeqFrom(seq + 1)
+    return session
+  }
+
+  /** A session from a snapshot, with its lifecycle fields as they were. */
+  restore(r: RestoredSession): Session<V> {
+    const session = this.create(r.id, r.seq, r.owner, r.createdAt, false)
+    session.attempt = r.attempt
+    session.status = r.status
+    session.autoRecovered = r.autoRecovered
+    session.statusSince = r.statusSince
+    session.lastActiveAt = r.lastActiveAt
+    return session
+  }
+
+  /** Replays a journaled lifecycle change, quietly. */
+  replayStatus(session: Session<V>, status: 'ended' | 'abandoned' | 'resumed', ts: number): void {
+    session.status = status === 'resumed' ? 'active' : status
+    if (status === 'abandoned') session.autoRecovered = true
+    session.statusSince = ts
+    session.lastActiveAt = Math.max(session.lastActiveAt, ts)
+  }
+
+  /** Replays a journaled drop, quietly (nothing is connected during recovery). */
+  replayDrop(session: Session<V>): void {
+    if (this.#sessions.get(session.id) !== session) return
+    this.#sessions.delete(session.id)
+    session.vectors.dispose()
+  }
+
+  /**
+   * After recovery: a session that had connections when the host stopped has
+   * none now, so it is detached with a fresh grace; ended and abandoned keep
+   * their clocks.
+   */
+  settleRecovered(): void {
+    const now = this.now()
+    for (const s of this.#sessions.values()) {
+      if (s.status !== 'active' && s.status !== 'detached') continue
+      s.status = 'detached'
+      s.statusSince = now
+    }
   }
 
   /** Would a new session fit now (after reclaiming)? Read-only: for the init checks, which must change nothing on failure. */
   wouldAcceptNew(): { ok: true } | { ok: false; retryAfterMs: number } {
-    if (this.#sessions.size < this.#opts.maxSessions) return { ok: true }
+    if (this.#sessions.size + this.#reserved < this.#opts.maxSessions) return { ok: true }
     const now = this.now()
     if (this.#reclaimCandidate(now)) return { ok: true }
     return { ok: false, retryAfterMs: this.#retryHint(now) }
   }
 
+  /** Every session (a snapshot walks them). */
+  values(): IterableIterator<Session<V>> {
+    return this.#sessions.values()
+  }
+
   bind(session: Session<V>, connectionId: string): void {
     session.connections.add(connectionId)
     session.lastActiveAt = this.now()
-    if (session.status === 'detached' || session.status === 'abandoned') this.#setStatus(session, 'active')
+    if (session.status === 'detached' || session.status === 'abandoned') {
+      const wasAbandoned = session.status === 'abandoned'
+      this.#setStatus(session, 'active')
+      if (wasAbandoned) this.emit('resumed', session)
+    }
   }
 
   unbind(session: Session<V>, connectionId: string): void {
@@ -89,9 +192,9 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     if (session.connections.size === 0 && session.status === 'active') this.#setStatus(session, 'detached')
   }
 
-  /** Starts a new attempt: earlier history stays, tagged with its attempt. */
-  startAttempt(session: Session<V>): number {
-    session.attempt += 1
+  /** Starts a new attempt (earlier history stays, tagged with its attempt); `attempt` is the journaled number. */
+  startAttempt(session: Session<V>, attempt = session.attempt + 1): number {
+    session.attempt = attempt
     return session.attempt
   }
 
@@ -141,6 +244,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     if (session.status !== 'detached' || now - session.statusSince < this.#opts.reconnectGraceMs) return false
     session.autoRecovered = true
     this.#setStatus(session, 'abandoned')
+    this.emit('abandoned', session)
     return true
   }
 

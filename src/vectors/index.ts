@@ -1,7 +1,10 @@
 // Per-session vector index: exact scan on the main thread, HNSW (hnswlib-node)
 // built off the event loop in a worker. See docs/VECTORS.md.
 export { VectorEngine, type VectorEngineOptions, type VectorEngineStats } from './engine.js'
-export type { SessionVectors } from './session-vectors.js'
+export type { SessionVectors, VectorBatch } from './session-vectors.js'
+export type { StoreView } from './store.js'
+export { isAlive } from './store.js'
+export { CHUNK_MASK, CHUNK_SHIFT } from './segment.js'
 export type { IndexState } from './index-lifecycle.js'
 export type { VectorLimits, IndexTuning, UploadResult, SearchResult, DeleteResult, ClearResult, Metadata } from './types.js'
 export { compileFilter, type Predicate } from './filter.js'

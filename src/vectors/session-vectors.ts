@@ -9,16 +9,33 @@ import { exactScan } from './exact-scan.js'
 import { compileFilter } from './filter.js'
 import type { HnswPool } from './hnsw-pool.js'
 import { IndexLifecycle, type IndexState } from './index-lifecycle.js'
-import { VectorStore } from './store.js'
-import type { ClearResult, DeleteResult, IndexTuning, SearchResult, UploadResult, VectorLimits } from './types.js'
+import { VectorStore, type StoreView } from './store.js'
+import type { ClearResult, DeleteResult, IndexTuning, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
 import { planUpload } from './upload-plan.js'
 import { optional, readK, readThreshold, readVector, Rejected, Scratch } from './validate.js'
 
 /** Unit vectors of the upload in progress (uploads are synchronous, so one for all sessions). Kept up to 8 MB. */
 const scratch = new Scratch(2 << 20)
 
+/** An upload's accepted items, as stored (unit vectors, `dims` values each, packed in `units`): what is journaled and applied. */
+export interface VectorBatch {
+  replace: boolean
+  dims: number
+  ids: string[]
+  meta: Metadata[]
+  units: Float32Array
+}
+
 export interface SessionVectors {
   upload(request: Record<string, unknown>): UploadResult
+  /** Checks an upload against the state now, changing nothing: the batch to apply, and the items refused. */
+  prepareUpload(request: Record<string, unknown>): { batch: VectorBatch; rejected: UploadResult['rejected'] }
+  applyUpload(batch: VectorBatch): Omit<UploadResult, 'rejected'>
+  /** The ids a deleteVectors names (checked, de-duplicated). */
+  prepareDelete(request: Record<string, unknown>): string[]
+  applyDelete(ids: readonly string[]): DeleteResult
+  /** A consistent view of the stored vectors that later changes do not disturb (store.ts). */
+  view(): StoreView
   search(request: Record<string, unknown>): Promise<SearchResult>
   delete(request: Record<string, unknown>): DeleteResult
   clear(): ClearResult
@@ -84,6 +101,11 @@ export class SessionVectorsImpl implements SessionVectors {
   }
 
   upload(request: Record<string, unknown>): UploadResult {
+    const { batch, rejected } = this.prepareUpload(request)
+    return { ...this.applyUpload(batch), rejected }
+  }
+
+  prepareUpload(request: Record<string, unknown>): { batch: VectorBatch; rejected: UploadResult['rejected'] } {
     this.#live()
     const { limits } = this.#ctx
     const items = request.vectors
@@ -91,28 +113,39 @@ export class SessionVectorsImpl implements SessionVectors {
     if (items.length > limits.maxBatch) throw limitExceeded(`more than ${limits.maxBatch} vectors in one request`)
     const replace = optional(request.replace) ?? false
     if (typeof replace !== 'boolean') throw badRequest('replace must be a boolean')
-
     try {
-      return this.#upload(items, replace)
+      const store = this.#store
+      const budget = { limits, othersBytes: this.#ctx.usedBytes - store.bytes, maxVectorBytes: this.#ctx.maxVectorBytes }
+      const { accepted, rejected, dims } = planUpload(items, replace, store, budget, scratch.take)
+      // Packed out of the shared scratch: the batch outlives this call (the journal write).
+      const d = dims ?? 0
+      const units = new Float32Array(accepted.length * d)
+      accepted.forEach((a, i) => units.set(a.unit, i * d))
+      const batch: VectorBatch = { replace, dims: d, ids: accepted.map((a) => a.id), meta: accepted.map((a) => a.meta), units }
+      return { batch, rejected }
     } finally {
       scratch.reset()
     }
   }
 
-  #upload(items: unknown[], replace: boolean): UploadResult {
+  applyUpload(batch: VectorBatch): Omit<UploadResult, 'rejected'> {
+    this.#live()
     const store = this.#store
-    const budget = { limits: this.#ctx.limits, othersBytes: this.#ctx.usedBytes - store.bytes, maxVectorBytes: this.#ctx.maxVectorBytes }
-    const { accepted, rejected, dims } = planUpload(items, replace, store, budget, scratch.take)
-    // Apply. Growing the arrays is the only step that can fail, so it comes
-    // first (after a replace the store is empty and allocates just this batch).
+    const { replace, dims, ids, meta, units } = batch
+    // Growing the arrays is the only step that can fail, so it comes first
+    // (after a replace the store is empty and allocates just this batch).
     const before = store.bytes
-    if (!replace && accepted.length > 0) store.reserve(dims!, accepted.length)
+    if (!replace && ids.length > 0) store.reserve(dims, ids.length)
     store.begin()
     if (replace) store.clear()
-    if (replace && accepted.length > 0) store.reserve(dims!, accepted.length)
-    for (const a of accepted) store.put(a.id, a.unit, a.meta)
+    if (replace && ids.length > 0) store.reserve(dims, ids.length)
+    for (let i = 0; i < ids.length; i++) store.put(ids[i]!, units.subarray(i * dims, (i + 1) * dims), meta[i]!)
     this.#settle(before)
-    return { uploaded: accepted.length, rejected, total: store.count, dims: store.dims }
+    return { uploaded: ids.length, total: store.count, dims: store.dims }
+  }
+
+  view(): StoreView {
+    return this.#store.view()
   }
 
   async search(request: Record<string, unknown>): Promise<SearchResult> {
@@ -145,14 +178,23 @@ export class SessionVectorsImpl implements SessionVectors {
   }
 
   delete(request: Record<string, unknown>): DeleteResult {
+    return this.applyDelete(this.prepareDelete(request))
+  }
+
+  prepareDelete(request: Record<string, unknown>): string[] {
     this.#live()
     const ids = request.ids
     if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw badRequest('ids must be an array of strings')
+    return [...new Set(ids)]
+  }
+
+  applyDelete(ids: readonly string[]): DeleteResult {
+    this.#live()
     const store = this.#store
     const before = store.bytes
     store.begin()
     let deleted = 0
-    for (const id of new Set(ids)) if (store.remove(id)) deleted++
+    for (const id of ids) if (store.remove(id)) deleted++
     this.#settle(before)
     return { deleted, total: store.count }
   }

@@ -7,13 +7,21 @@ import type { Operation } from './operation.js'
 
 export const appendMessage: Operation = {
   changesSession: true,
+  writes: true,
   handle({ host, session, request, log }) {
     const { role, content } = request
     if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw badRequest('role must be "user", "assistant" or "system"')
     if (typeof content !== 'string') throw badRequest('content must be a string')
-    const message = session.history.append(role as Role, content, session.attempt, host.now())
-    log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
-    return { fields: { seq: message.seq, attempt: message.attempt } }
+    session.history.check(content)
+    const message = { seq: session.history.nextSeq, attempt: session.attempt, role: role as Role, content, ts: host.now() }
+    return {
+      records: [{ t: 'message', s: session.id, ...message }],
+      apply: () => {
+        session.history.put(message)
+        log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
+        return { fields: { seq: message.seq, attempt: message.attempt } }
+      },
+    }
   },
 }
 
@@ -26,6 +34,7 @@ function attemptSelector(value: unknown): AttemptSelector {
 
 export const getHistory: Operation = {
   changesSession: false,
+  writes: false,
   handle({ session, request }) {
     const messages = session.history.query({
       attempt: attemptSelector(request.attempt),

@@ -1,6 +1,7 @@
 // The shape every operation handler has. One handler and its field checks per
 // operation; the table in operations/index.ts maps names to handlers.
 import type { Logger } from 'pino'
+import type { JournalRecord } from '../../journal/journal.js'
 import type { JsonObject } from '../../protocol/inbound.js'
 import type { HostContext, HostSession, Peer } from '../context.js'
 import type { Notice } from '../outcome.js'
@@ -21,8 +22,24 @@ export interface OperationResult {
   readonly notices?: readonly Notice[]
 }
 
+/**
+ * A change checked against the session and not yet made: its records go to the
+ * journal, and `apply` makes it only once they are durable. It must not throw
+ * for a reason the checks could have found.
+ */
+export interface PendingChange {
+  readonly records: readonly JournalRecord[]
+  apply(): OperationResult
+}
+
 export interface Operation {
   /** Refused with `session_ended` once the session has ended (reads stay allowed). */
   readonly changesSession: boolean
-  handle(ctx: OperationContext): OperationResult | Promise<OperationResult>
+  /** Runs in the session's change order (change-queue.ts): everything that may return a PendingChange. */
+  readonly writes: boolean
+  handle(ctx: OperationContext): OperationResult | PendingChange | Promise<OperationResult>
+}
+
+export function isPendingChange(r: OperationResult | PendingChange): r is PendingChange {
+  return 'records' in r
 }

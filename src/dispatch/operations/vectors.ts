@@ -4,18 +4,26 @@ import type { Operation } from './operation.js'
 
 export const uploadVectors: Operation = {
   changesSession: true,
-  handle({ session, request, log }) {
-    const result = session.vectors.upload(request)
-    log.info(
-      { event: 'vectors.uploaded', uploaded: result.uploaded, rejected: result.rejected.length, total: result.total, dims: result.dims, replace: request.replace === true },
-      'vectors uploaded',
-    )
-    return { fields: result }
+  writes: true,
+  handle({ host, session, request, log }) {
+    const { batch, rejected } = session.vectors.prepareUpload(request)
+    return {
+      records: batch.ids.length > 0 || batch.replace ? [{ t: 'vectors', s: session.id, ...batch, ts: host.now() }] : [],
+      apply: () => {
+        const result = { ...session.vectors.applyUpload(batch), rejected }
+        log.info(
+          { event: 'vectors.uploaded', uploaded: result.uploaded, rejected: rejected.length, total: result.total, dims: result.dims, replace: batch.replace },
+          'vectors uploaded',
+        )
+        return { fields: result }
+      },
+    }
   },
 }
 
 export const searchVectors: Operation = {
   changesSession: false,
+  writes: false,
   async handle({ session, request }) {
     return { fields: await session.vectors.search(request) }
   },
@@ -23,18 +31,31 @@ export const searchVectors: Operation = {
 
 export const deleteVectors: Operation = {
   changesSession: true,
-  handle({ session, request, log }) {
-    const result = session.vectors.delete(request)
-    log.info({ event: 'vectors.deleted', deleted: result.deleted, total: result.total }, 'vectors deleted')
-    return { fields: result }
+  writes: true,
+  handle({ host, session, request, log }) {
+    const ids = session.vectors.prepareDelete(request)
+    return {
+      records: ids.length > 0 ? [{ t: 'deleted', s: session.id, ids, ts: host.now() }] : [],
+      apply: () => {
+        const result = session.vectors.applyDelete(ids)
+        log.info({ event: 'vectors.deleted', deleted: result.deleted, total: result.total }, 'vectors deleted')
+        return { fields: result }
+      },
+    }
   },
 }
 
 export const clearVectors: Operation = {
   changesSession: true,
-  handle({ session, log }) {
-    const result = session.vectors.clear()
-    log.info({ event: 'vectors.cleared', deleted: result.deleted }, 'vectors cleared')
-    return { fields: result }
+  writes: true,
+  handle({ host, session, log }) {
+    return {
+      records: session.vectors.count > 0 ? [{ t: 'cleared', s: session.id, ts: host.now() }] : [],
+      apply: () => {
+        const result = session.vectors.clear()
+        log.info({ event: 'vectors.cleared', deleted: result.deleted }, 'vectors cleared')
+        return { fields: result }
+      },
+    }
   },
 }

@@ -1,0 +1,137 @@
+// A snapshot: the whole state as records (apply.ts reads them like the
+// journal's), written so it never holds the event loop: the state is captured
+// in one cheap step (session fields, history arrays copied by reference,
+// vector store views that later changes leave alone), then encoded, sealed and
+// written a few milliseconds at a time. Durable before it counts: a .tmp file,
+// fsync, rename, fsync of the directory. Then the segments it covers go.
+import { open, rename, unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { HistoryMessage } from '@rag-session-host/client/shared'
+import { CHUNK_MASK, CHUNK_SHIFT, isAlive, type Metadata, type StoreView } from '../vectors/index.js'
+import type { HostStore } from './apply.js'
+import { frameRecord, writeHeader } from './file-format.js'
+import { fsyncDir, listDir, segmentName, snapshotName } from './layout.js'
+import { encodeRecord, type JournalRecord } from './records.js'
+
+/** The state at one instant, cheap to take. */
+export interface Captured {
+  nextSeq: number
+  sessions: { head: Extract<JournalRecord, { t: 'session' }>; messages: HistoryMessage[]; view: StoreView }[]
+}
+
+const MESSAGES_PER_RECORD = 512
+const VECTORS_PER_RECORD = 1024
+/** Work done between two yields to the event loop. */
+const SLICE_MS = 4
+const WRITE_BYTES = 4 * 1024 * 1024
+
+export function capture(store: HostStore): Captured {
+  const sessions: Captured['sessions'] = []
+  for (const s of store.values()) {
+    sessions.push({
+      head: {
+        t: 'session',
+        s: s.id,
+        seq: s.seq,
+        owner: s.owner,
+        createdAt: s.createdAt,
+        attempt: s.attempt,
+        status: s.status,
+        autoRecovered: s.autoRecovered,
+        statusSince: s.statusSince,
+        lastActiveAt: s.lastActiveAt,
+      },
+      messages: s.history.all(),
+      view: s.vectors.view(),
+    })
+  }
+  return { nextSeq: store.nextSeq, sessions }
+}
+
+function* records(c: Captured, segment: number): Generator<JournalRecord> {
+  for (const { head, messages, view } of c.sessions) {
+    yield head
+    for (let i = 0; i < messages.length; i += MESSAGES_PER_RECORD) yield { t: 'messages', s: head.s, list: messages.slice(i, i + MESSAGES_PER_RECORD) }
+    yield* vectorRecords(head.s, view)
+  }
+  yield { t: 'snapshot_end', sessions: c.sessions.length, nextSeq: c.nextSeq, segment }
+}
+
+function* vectorRecords(s: string, view: StoreView): Generator<JournalRecord> {
+  const dims = view.dims
+  let ids: string[] = []
+  let meta: Metadata[] = []
+  let units = new Float32Array(VECTORS_PER_RECORD * dims)
+  // `replace` on the first: the session's vectors are exactly what follows.
+  let first = true
+  const flush = (): JournalRecord => {
+    const r: JournalRecord = { t: 'vectors', s, replace: first, dims, ids, meta, units: units.subarray(0, ids.length * dims), ts: 0 }
+    first = false
+    ids = []
+    meta = []
+    units = new Float32Array(VECTORS_PER_RECORD * dims)
+    return r
+  }
+  for (let slot = 0; slot < view.end; slot++) {
+    if (!isAlive(view, slot)) continue
+    const chunk = view.chunks[slot >> CHUNK_SHIFT]!
+    const at = (slot & CHUNK_MASK) * dims
+    units.set(chunk.subarray(at, at + dims), ids.length * dims)
+    ids.push(view.ids[slot]!)
+    meta.push(view.meta[slot]!)
+    if (ids.length === VECTORS_PER_RECORD) yield flush()
+  }
+  if (ids.length > 0) yield flush()
+}
+
+export interface SnapshotResult {
+  bytes: number
+  ms: number
+  sessions: number
+}
+
+/** Writes snapshot `number` (the state before journal segment `number`) and deletes what it makes redundant. */
+export async function writeSnapshot(dir: string, number: number, hostSecret: Uint8Array, c: Captured): Promise<SnapshotResult> {
+  const t0 = performance.now()
+  const final = join(dir, snapshotName(number))
+  const tmp = `${final}.tmp`
+  const fh = await open(tmp, 'w', 0o600)
+  let bytes = 0
+  try {
+    const { bytes: header, key } = writeHeader('snapshot', number, hostSecret)
+    let parts: Buffer[] = [header]
+    let partBytes = header.length
+    let index = 0
+    let sliceStart = performance.now()
+    const put = async (): Promise<void> => {
+      const buf = Buffer.concat(parts, partBytes)
+      parts = []
+      partBytes = 0
+      let done = 0
+      while (done < buf.length) done += (await fh.write(buf, done, buf.length - done, bytes + done)).bytesWritten
+      bytes += buf.length
+      sliceStart = performance.now()
+    }
+    for (const r of records(c, number)) {
+      const frame = frameRecord(key, index++, encodeRecord(r))
+      parts.push(frame)
+      partBytes += frame.length
+      // The write's await is the yield: other requests run while it is on the thread pool.
+      if (partBytes >= WRITE_BYTES || performance.now() - sliceStart >= SLICE_MS) await put()
+    }
+    if (partBytes > 0) await put()
+    await fh.datasync()
+  } catch (err) {
+    await fh.close().catch(() => undefined)
+    await unlink(tmp).catch(() => undefined)
+    throw err
+  }
+  await fh.close()
+  await rename(tmp, final)
+  fsyncDir(dir)
+  // Only now is the state it holds durable elsewhere: what came before it can go.
+  const listing = listDir(dir)
+  for (const n of listing.segments) if (n < number) await unlink(join(dir, segmentName(n))).catch(() => undefined)
+  for (const n of listing.snapshots) if (n < number) await unlink(join(dir, snapshotName(n))).catch(() => undefined)
+  return { bytes, ms: Math.round(performance.now() - t0), sessions: c.sessions.length }
+}
