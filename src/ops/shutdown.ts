@@ -31,7 +31,7 @@ export function onShutdown(log: Logger, graceMs: number, close: () => Promise<vo
       },
     )
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => run({ signal }))
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const) process.on(signal, () => run({ signal }))
   process.on('uncaughtException', (err) => run({ err }))
   process.on('unhandledRejection', (err) => run({ err }))
 }
