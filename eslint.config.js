@@ -14,7 +14,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 const hostWiring = ['./src/dispatch', './src/transport', './src/ops']
 // fastify, @fastify/*, ws (and their subpaths). No '/' in it: it is also an esquery regex below.
 const wiringPackages = '^(fastify|@fastify|ws)\\b'
-const wiringMessage = 'sessions/ and vectors/ know nothing of the web server or sockets (fastify, ws).'
+const wiringMessage = 'sessions/, vectors/ and journal/ know nothing of the web server or sockets (fastify, ws).'
 
 export default defineConfig(
   { ignores: ['**/dist/**', 'coverage/**', '.tap/**', 'data/**', 'scratch/**'] },
@@ -66,6 +66,7 @@ export default defineConfig(
             { target: './sdk', from: './src', message: 'The SDK imports no host code.' },
             { target: './src/sessions', from: hostWiring, message: 'sessions/ is state: it knows nothing of dispatch, transport or ops.' },
             { target: './src/vectors', from: hostWiring, message: 'vectors/ is state: it knows nothing of dispatch, transport or ops.' },
+            { target: './src/journal', from: hostWiring, message: 'journal/ is storage: it knows nothing of dispatch, transport or ops.' },
             { target: './src/crypto', from: ['./src/sessions', './src/dispatch', './src/transport'], message: 'crypto/ knows nothing of sessions, dispatch or transport.' },
             { target: './sdk/src/shared', from: './sdk/src', except: ['./shared'], message: 'The shared module is self-contained: it imports only from sdk/src/shared.' },
           ],
@@ -76,7 +77,7 @@ export default defineConfig(
 
   // No web server or socket library below dispatch/transport, statically or at run time.
   {
-    files: ['src/sessions/**/*.ts', 'src/vectors/**/*.ts'],
+    files: ['src/sessions/**/*.ts', 'src/vectors/**/*.ts', 'src/journal/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ regex: wiringPackages, message: wiringMessage }] }],
       'no-restricted-syntax': ['error', { selector: `ImportExpression > Literal[value=/${wiringPackages}/]`, message: wiringMessage }],

@@ -54,7 +54,7 @@ t.test('the shared module imports nothing of Node, no packages, nothing of the r
   t.same(await fired(at, "import { encodeBase64 } from './encoding.js'\nexport const f = encodeBase64\n"), [], 'its own modules are fine')
 })
 
-for (const layer of ['sessions', 'vectors']) {
+for (const layer of ['sessions', 'vectors', 'journal']) {
   t.test(`src/${layer} imports nothing of dispatch, transport, ops, fastify or ws`, async (t) => {
     const at = `src/${layer}/lint-fixture.ts`
     for (const dir of ['src/dispatch', 'src/transport', 'src/ops']) {
@@ -100,7 +100,7 @@ t.test('an import cycle fails, also through the workspace package name', async (
 t.test('the real tree keeps every boundary', async (t) => {
   const results = await eslint.lintFiles(['.'])
   const linted = results.map((r) => relative(root, r.filePath))
-  for (const dir of ['src/sessions/', 'src/vectors/', 'src/crypto/', 'sdk/src/shared/', 'test/']) {
+  for (const dir of ['src/sessions/', 'src/vectors/', 'src/journal/', 'src/crypto/', 'sdk/src/shared/', 'test/']) {
     t.ok(
       linted.some((f) => f.startsWith(dir)),
       `${dir} is linted`,
