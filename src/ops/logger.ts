@@ -28,11 +28,19 @@ const SECRET_FIELDS = [
 /** Every secret field at the top level and one or two levels down. */
 export const REDACT_PATHS = [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), ...SECRET_FIELDS.map((f) => `*.*.${f}`)]
 
+/**
+ * A plain number under a secret name is a count (`messages: 12` in
+ * journal.recovered), never a secret: it stays. Anything else is censored.
+ */
+export function censor(value: unknown): unknown {
+  return typeof value === 'number' ? value : '[redacted]'
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'rag-session-host', version: VERSION },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: REDACT_PATHS, censor },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // Our lines always name their event; lines from Fastify itself ("Server

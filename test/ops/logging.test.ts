@@ -7,6 +7,7 @@ import { encodeBase64 } from '@rag-session-host/client/shared'
 import { startHost } from '../helpers/host.js'
 import { InboundTap } from '../helpers/inbound-tap.js'
 import { Wire } from '../helpers/wire.js'
+import { captureLogger } from '../helpers/silent-logger.js'
 
 t.test('a whole session logs events with ids and no secrets', async (t) => {
   const host = await startHost(t)
@@ -79,4 +80,15 @@ t.test('a whole session logs events with ids and no secrets', async (t) => {
   t.ok(host.log.events('connection.closed').length >= 2)
   t.ok(host.log.events('request.rejected').some((l) => l.code === 'decrypt_failed'))
   t.ok(host.log.events('request.failed').some((l) => l.code === 'bad_request'))
+})
+
+t.test('redaction censors secret fields but keeps counts under the same names', async (t) => {
+  const log = captureLogger('info')
+  log.logger.info({ event: 'probe', messages: 12, vectors: 0, content: 'SECRET', metadata: { a: 1 }, nested: { vector: [0.5, 0.25], key: 7 } }, 'x')
+  const [line] = log.events('probe')
+  t.equal(line?.messages, 12, 'a count named messages stays')
+  t.equal(line?.vectors, 0, 'a zero count stays')
+  t.equal(line?.content, '[redacted]')
+  t.equal(line?.metadata, '[redacted]', 'an object under a secret name is censored whole')
+  t.same(line?.nested, { vector: '[redacted]', key: 7 }, 'an array of numbers is censored; a lone number is not')
 })
