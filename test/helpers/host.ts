@@ -28,19 +28,25 @@ export interface StartOptions {
   now?: () => number
   /** Settings by their environment variable names, as an operator sets them. */
   env?: Record<string, string>
+  /** A DATA_DIR to reuse (a restart): the test owns it, close() leaves it. */
+  dataDir?: string
+  /** The host's secret key, to restart the same host (default: a new one). */
+  secretKey?: Uint8Array
 }
 
 export async function startHost(t: Teardown, overrides: Partial<Record<keyof Config, unknown>> = {}, opts: StartOptions = {}): Promise<TestHost> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'rsh-test-'))
-  const kp = nacl.box.keyPair()
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rsh-test-'))
+  const kp = opts.secretKey ? nacl.box.keyPair.fromSecretKey(opts.secretKey) : nacl.box.keyPair()
   const config = loadConfig(opts.env ?? {}, { port: 0, host: '127.0.0.1', dataDir, hostSecretKey: encodeBase64(kp.secretKey), ...overrides })
   const log = captureLogger('debug')
   const server = await buildServer(config, { logger: log.logger, ...(opts.now ? { now: opts.now } : {}) })
   const url = await server.listen()
-  const close = async (): Promise<void> => {
-    await server.close()
-    rmSync(dataDir, { recursive: true, force: true })
-  }
+  let closed: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      await server.close()
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true })
+    })())
   t.teardown(close)
   return { server, config, url, wsUrl: url.replace(/^http/, 'ws') + '/v1/ws', hostPublicKey: kp.publicKey, hostSecretKey: kp.secretKey, log, close }
 }
