@@ -85,7 +85,7 @@ async function fill(host: TestHost): Promise<{ alice: ReturnType<typeof generate
 /** fsyncs the journal has done (rsh_journal_fsync_seconds). */
 async function fsyncCount(host: TestHost): Promise<number> {
   const metric = await host.server.ctx.metrics.registry.getSingleMetric('rsh_journal_fsync_seconds')!.get()
-  return metric.values.find((v) => v.metricName === 'rsh_journal_fsync_seconds_count')!.value
+  return metric.values.find((v) => (v as { metricName?: string }).metricName === 'rsh_journal_fsync_seconds_count')!.value
 }
 
 /** One change acknowledged after everything the host journaled before it. */
