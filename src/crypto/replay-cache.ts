@@ -31,6 +31,11 @@ export class ReplayCache {
     this.#expiresAt.set(key, now + this.windowMs)
   }
 
+  /** Forgets a claim whose init was refused after all (its journal write failed): it was never accepted. */
+  delete(key: string): void {
+    this.#expiresAt.delete(key)
+  }
+
   sweep(now: number): number {
     let removed = 0
     for (const [key, at] of this.#expiresAt) {

@@ -120,12 +120,11 @@ function admit(ctx: HostContext, peer: Peer, a: Accepted): Outcome | Promise<Out
 
   // Leave the previous session first: making room for the new one may drop
   // it, and this connection, already on its way out, is not to be evicted.
-  const previous = ctx.keys.forget(peer.id)
+  // The key stays until the init is applied: a refused init changes nothing.
+  const previous = ctx.keys.sessionOf(peer.id)
   const moved = previous !== undefined && previous !== a.sessionId
-  if (moved) {
-    const old = ctx.sessions.get(previous)
-    if (old) ctx.sessions.unbind(old, peer.id)
-  }
+  const old = moved ? ctx.sessions.get(previous) : undefined
+  if (old) ctx.sessions.unbind(old, peer.id)
   const existing = ctx.sessions.get(a.sessionId)
   let records: JournalRecord[] = []
   if (!existing) {
@@ -134,8 +133,15 @@ function admit(ctx: HostContext, peer: Peer, a: Accepted): Outcome | Promise<Out
   } else if (a.newAttempt) {
     records = [{ t: 'attempt', s: a.sessionId, attempt: existing.attempt + 1, ts: now }]
   }
-  const release = existing ? undefined : () => ctx.sessions.release()
-  return commitThen(ctx, records, () => apply(ctx, peer, a, { previous, moved, record: records[0] }), release)
+  // The journal refused it (PROTOCOL.md §2.2): the connection keeps its session, key and counter, and the eph_pub was never accepted.
+  const undo = (): void => {
+    if (!existing) ctx.sessions.release()
+    ctx.replays.delete(a.ephPub)
+    if (!old) return
+    if (ctx.sessions.get(old.id) === old) ctx.sessions.bind(old, peer.id)
+    else ctx.keys.forget(peer.id) // dropped meanwhile: its key has nothing left to open
+  }
+  return commitThen(ctx, records, () => apply(ctx, peer, a, { previous, moved, record: records[0] }), undo)
 }
 
 interface Admitted {

@@ -10,7 +10,7 @@
 // applied), the segment is given up and the next batch opens a new one, first
 // recording how many of the old segment's records count: so a write that half
 // landed can never be replayed.
-import { open, type FileHandle } from 'node:fs/promises'
+import { lstat, open, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { frameRecord, writeHeader } from './file-format.js'
@@ -243,6 +243,8 @@ export class JournalWriter {
       return seg
     } catch (err) {
       await fh.close().catch(() => undefined)
+      // Nothing in it counts (the voids are still pending): an outage must not leave a file per retry.
+      await removeIfFile(path)
       throw err
     }
   }
@@ -296,6 +298,15 @@ export class JournalWriter {
     this.#healthy = healthy
     if (healthy) this.#o.logger.info({ event: 'journal.writable', segment: this.#seg?.number }, 'journal writes again')
     this.#o.onHealth(healthy)
+  }
+}
+
+/** Unlinks `path` when it is a plain file we made, never what a symlink there points at. */
+async function removeIfFile(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isFile()) await unlink(path)
+  } catch {
+    // Already gone, or the directory cannot be changed either: recovery reads such a file as empty.
   }
 }
 
