@@ -220,3 +220,30 @@ for (const mode of ['interval', 'off'] as const) {
     t.same(sessionStates(restarted), afterRestart(before))
   })
 }
+
+t.test('HNSW indexes are rebuilt in the background after a restart; searches are answered exactly meanwhile', async (t) => {
+  const home = durableHome(t)
+  const opts: StartOptions = { dataDir: home.dataDir, secretKey: home.secretKey }
+  const config = { exactSearchMaxVectors: 50 }
+  const first = await startHost(t, config, opts)
+  const identity = generateIdentity()
+  const w = await Wire.open(first.wsUrl, first.hostPublicKey)
+  await w.init({ sessionId: 'big', identity })
+  const vectors = Array.from({ length: 300 }, (_, i) => ({ id: `d${i}`, vector: Array.from({ length: 8 }, (_, j) => Math.sin(i * 7 + j)) }))
+  t.equal((await w.request('uploadVectors', { vectors })).total, 300)
+  await w.close()
+  await first.close()
+
+  const second = await startHost(t, config, opts)
+  const session = second.server.ctx.sessions.get('big')!
+  t.equal(session.vectors.count, 300)
+  const r = await Wire.open(second.wsUrl, second.hostPublicKey)
+  await r.init({ sessionId: 'big', identity })
+  const early = await r.request('searchVectors', { vector: vectors[42]!.vector, k: 1 })
+  t.match(early.results, [{ id: 'd42' }], 'answered at once, before any graph is ready')
+  if (session.vectors.indexState !== 'ready') t.equal(early.exact, true, 'exactly, while the graph builds')
+  await waitUntil(() => session.vectors.indexState === 'ready', { what: 'the HNSW graph rebuilt after the restart', timeoutMs: 30_000 })
+  const late = await r.request('searchVectors', { vector: vectors[42]!.vector, k: 1 })
+  t.match(late, { exact: false, results: [{ id: 'd42' }] }, 'from the rebuilt graph')
+  await r.close()
+})
