@@ -45,3 +45,8 @@ log.info(
 )
 
 onShutdown(log, config.shutdownGraceMs, () => server.close())
+// A file-size limit (ulimit -f) must surface as EFBIG on a journal write
+// (refused, journal.failed), never kill the host. Node ignores SIGXFSZ, but a
+// preloaded signal-exit (APM agents, test runners) re-raises it unless the
+// process listens for it itself.
+process.on('SIGXFSZ', () => undefined)
