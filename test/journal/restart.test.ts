@@ -247,3 +247,47 @@ t.test('HNSW indexes are rebuilt in the background after a restart; searches are
   t.match(late, { exact: false, results: [{ id: 'd42' }] }, 'from the rebuilt graph')
   await r.close()
 })
+
+t.test('snapshots come by size and by age; the segments they cover are deleted; metrics report the journal', async (t) => {
+  const home = durableHome(t)
+  const host = await startHost(t, { journalSnapshotBytes: 4096, journalSnapshotMs: 60_000 }, { dataDir: home.dataDir, secretKey: home.secretKey })
+  const w = await Wire.open(host.wsUrl, host.hostPublicKey)
+  await w.init({ sessionId: 's', identity: generateIdentity() })
+  let sent = 0
+  while (host.log.events('journal.snapshot').length === 0 && sent < 500) {
+    await w.request('appendMessage', { role: 'user', content: `m${sent++} ${'x'.repeat(200)}` })
+  }
+  const bySize = await host.log.waitFor('journal.snapshot')
+  t.ok(sent < 500, `a snapshot once the journal passed 4096 bytes (after ${sent} appends)`)
+  t.match(bySize, { sessions: 1, bytes: Number, ms: Number })
+  const files = readdirSync(join(home.dataDir, 'journal')).sort()
+  const snap = Number(bySize.snapshot)
+  t.same(
+    files.filter((f) => f.endsWith('.log')).map((f) => Number(/\d+/.exec(f)![0])),
+    [snap],
+    'only the segment after the snapshot is left',
+  )
+  t.same(
+    files.filter((f) => f.endsWith('.snap')),
+    [`snapshot-${String(snap).padStart(8, '0')}.snap`],
+    'and only the latest snapshot',
+  )
+  const metrics = await (await fetch(`${host.url}/metrics`)).text()
+  t.match(metrics, /^rsh_journal_segments 1$/m)
+  t.match(metrics, /^rsh_journal_writable 1$/m)
+  t.match(metrics, /^rsh_snapshot_bytes [1-9]\d*$/m)
+  t.match(metrics, /^rsh_snapshot_duration_seconds_count 1$/m)
+  t.match(metrics, /^rsh_journal_fsync_seconds_count [1-9]\d*$/m)
+  t.match(metrics, /^rsh_recovery_seconds \d/m)
+  await w.close()
+  await host.close()
+
+  // By age: one change, and the next check after JOURNAL_SNAPSHOT_MS writes a snapshot.
+  const aged = await startHost(t, { journalSnapshotMs: 1000 }, { dataDir: home.dataDir, secretKey: home.secretKey })
+  t.equal(aged.log.events('journal.snapshot').length, 0, 'nothing new to snapshot at start')
+  const a = await Wire.open(aged.wsUrl, aged.hostPublicKey)
+  await a.init({ sessionId: 'later', identity: generateIdentity() })
+  await aged.log.waitFor('journal.snapshot')
+  t.ok(aged.log.events('journal.recovered')[0]!.snapshot !== null)
+  await a.close()
+})
