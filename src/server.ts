@@ -40,6 +40,8 @@ export interface BuildOptions {
 
 /** Longest wait at shutdown for frames already received to be answered. */
 const DRAIN_MAX_MS = 3000
+/** How long a client gets to answer the close frame at shutdown before its socket is cut. */
+const CLOSE_WAIT_MS = 1000
 
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<HostServer> {
   const log = opts.logger ?? createLogger(config.logLevel)
@@ -169,7 +171,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       clearInterval(heartbeat)
       log.info({ event: 'host.stopping', connections: registry.size, sessions: sessions.size }, 'host stopping')
       // Answer what clients already sent, then tell them and close.
-      await registry.shutdown(Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2))
+      await registry.shutdown(Math.min(DRAIN_MAX_MS, config.shutdownGraceMs / 2), Math.min(CLOSE_WAIT_MS, config.shutdownGraceMs / 4))
       await app.close()
       // Everything acknowledged is on disk already; this writes the rest (and a snapshot when cheap).
       await journal.close().catch((err: unknown) => log.error({ event: 'journal.close_failed', err }, 'journal flush at shutdown failed'))

@@ -40,6 +40,7 @@ export class ConnectionRegistry extends Map<string, Connection> implements Conne
   /** A closed socket's key is forgotten at once and its session no longer counts it. */
   closed(conn: Connection): void {
     if (!this.delete(conn.id)) return
+    if (this.size === 0) this.#onEmpty?.()
     const { keys, sessions, metrics } = this.#deps
     metrics.connections.dec()
     const sessionId = keys.forget(conn.id)
@@ -63,8 +64,14 @@ export class ConnectionRegistry extends Map<string, Connection> implements Conne
     session.connections.clear()
   }
 
-  /** Answers what every client already sent (for at most `drainMs`), tells it, and closes its socket with 1001. */
-  async shutdown(drainMs: number): Promise<void> {
+  /**
+   * Answers what every client already sent (for at most `drainMs`), tells it,
+   * and closes its socket with 1001. A peer that has not completed the close
+   * handshake `closeMs` later (it stopped reading) is cut off: otherwise ws
+   * waits 30 s for it and the shutdown runs out of grace before the journal
+   * is flushed.
+   */
+  async shutdown(drainMs: number, closeMs: number): Promise<void> {
     const { keys, outbound } = this.#deps
     await Promise.all(
       [...this.values()].map(async (conn) => {
@@ -74,5 +81,21 @@ export class ConnectionRegistry extends Map<string, Connection> implements Conne
         conn.close(CLOSE_GOING_AWAY, 'host shutting down')
       }),
     )
+    if (this.size > 0) await this.#emptied(closeMs)
+    for (const conn of this.values()) conn.terminate()
+  }
+
+  #onEmpty: (() => void) | undefined
+
+  /** Resolves when the last connection has closed, or after `ms`. */
+  #emptied(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms)
+      function done(): void {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#onEmpty = done
+    })
   }
 }
