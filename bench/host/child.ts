@@ -1,16 +1,16 @@
 // A host in its own process for benchmarks, so client load does not share its
 // event loop. Answers IPC: 'reset' and 'stats' (event-loop delay since the
 // last reset, in ms; plus, since the reset, the process's CPU time, the main
-// thread's event-loop utilization, requests answered and journal fsyncs, and
-// the journal's files now), 'snapshot' (PERSIST=true only: the FileJournal
-// writes a snapshot now; answers its duration, bytes and the event-loop delay
-// while it ran), 'stop'. Configuration comes from the environment as usual;
+// thread's event-loop utilization, requests answered, journal fsyncs and
+// garbage collections, and the journal's files now), 'snapshot' (PERSIST=true only: the FileJournal
+// writes a snapshot now; answers its duration, bytes, and the event-loop delay
+// and garbage collections while it ran; the 'stats' window restarts), 'stop'. Configuration comes from the environment as usual;
 // benches pass rate limits off and a throwaway DATA_DIR. With
 // BENCH_TRACE_COMMIT=1 every journal commit is timed (call to durable), for
 // 'stats' to report.
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
-import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
+import { PerformanceObserver, constants, monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { loadConfig } from '../../src/config.js'
 import { FileJournal, type JournalRecord } from '../../src/journal/journal.js'
 import { journalDir, listDir, snapshotName } from '../../src/journal/layout.js'
@@ -54,6 +54,21 @@ const counters = async (): Promise<Counters> => ({
 })
 let since = await counters()
 
+// Garbage collections since the last reset: full (mark-compact) pauses, and all of them.
+const gc = { major: 0, majorMs: 0, majorMaxMs: 0, all: 0, allMs: 0 }
+const resetGc = (): void => void Object.assign(gc, { major: 0, majorMs: 0, majorMaxMs: 0, all: 0, allMs: 0 })
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    gc.all++
+    gc.allMs += e.duration
+    if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+      gc.major++
+      gc.majorMs += e.duration
+      gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration)
+    }
+  }
+}).observe({ entryTypes: ['gc'] })
+
 // Opt-in: time every journal commit (the wait a change spends on the journal before it is applied).
 let commitMs: number[] = []
 let commitRecords = 0
@@ -81,6 +96,7 @@ function latestSnapshot(): { number: number; bytes: number } | undefined {
 process.on('message', async (msg: { cmd: string }) => {
   if (msg.cmd === 'reset') {
     delay.reset()
+    resetGc()
     since = await counters()
     commitMs = []
     commitRecords = 0
@@ -104,6 +120,7 @@ process.on('message', async (msg: { cmd: string }) => {
         fsyncs: now.fsyncs - since.fsyncs,
         fsyncMs: (now.fsyncSeconds - since.fsyncSeconds) * 1000,
         snapshots: now.snapshots - since.snapshots,
+        gc: { ...gc },
         commits: commitMs.length > 0 ? { n: commitMs.length, records: commitRecords, p50: at(50), p99: at(99), mean: sorted.reduce((s, x) => s + x, 0) / sorted.length } : null,
       },
       journal: journal ? { ...journal.stats(), healthy: journal.healthy } : null,
@@ -115,10 +132,12 @@ process.on('message', async (msg: { cmd: string }) => {
     }
     const before = await metricSum(metrics.snapshotSeconds, '_sum')
     delay.reset()
+    resetGc()
     const t0 = performance.now()
     await journal.snapshot()
     const wallMs = performance.now() - t0
     const eventLoop = loop()
+    const gcDuring = { ...gc }
     const snap = latestSnapshot()
     process.send?.({
       type: 'snapshot',
@@ -128,6 +147,7 @@ process.on('message', async (msg: { cmd: string }) => {
       bytes: snap?.bytes ?? 0,
       number: snap?.number,
       eventLoop,
+      gc: gcDuring,
     })
   } else if (msg.cmd === 'stop') {
     await server.close()

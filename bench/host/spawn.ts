@@ -23,11 +23,21 @@ export interface HostStats {
     fsyncs: number
     fsyncMs: number
     snapshots: number
+    /** Garbage collections: full (mark-compact) pauses, and all kinds. */
+    gc: GcStats
     /** Journal commits, call to durable (ms); only with BENCH_TRACE_COMMIT=1 in the host's environment. */
     commits: { n: number; records: number; p50: number; p99: number; mean: number } | null
   }
   /** The journal's segments on disk now; null with PERSIST=false. */
   journal: { bytes: number; segments: number; healthy: boolean } | null
+}
+
+export interface GcStats {
+  major: number
+  majorMs: number
+  majorMaxMs: number
+  all: number
+  allMs: number
 }
 
 export interface SnapshotStats {
@@ -37,6 +47,8 @@ export interface SnapshotStats {
   ms: number
   bytes: number
   eventLoop: HostStats['eventLoop']
+  /** Garbage collections while it was written. */
+  gc: GcStats
 }
 
 export interface RecoveryReport {
@@ -71,6 +83,8 @@ export interface HostProcess {
 export interface HostOptions {
   /** Use (and keep) this DATA_DIR instead of a fresh temporary one. */
   dataDir?: string
+  /** Extra node options for the host process (e.g. --trace-gc, --cpu-prof). */
+  nodeArgs?: string[]
 }
 
 const BASE_ENV = { LOG_LEVEL: 'warn', HTTP_RATE_LIMIT_MAX: '0', RATE_LIMIT_PER_SEC: '0', MAX_CONNECTIONS: '100000' }
@@ -79,7 +93,7 @@ export async function startHostProcess(env: Record<string, string> = {}, opts: H
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rsh-bench-'))
   const t0 = performance.now()
   const child: ChildProcess = fork(new URL('./child.ts', import.meta.url), [], {
-    execArgv: ['--import=tsx', '--conditions=rsh-source'],
+    execArgv: ['--import=tsx', '--conditions=rsh-source', ...(opts.nodeArgs ?? [])],
     env: { ...process.env, ...BASE_ENV, DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })

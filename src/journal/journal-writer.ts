@@ -257,8 +257,11 @@ export class JournalWriter {
   }
 
   async #intervalSync(): Promise<void> {
+    if (!this.#dirty) return
+    // Behind a batch in progress, never skipped for it: under steady load one always is.
+    await this.#flushing
     const seg = this.#seg
-    if (!this.#dirty || !seg || this.#flushing) return
+    if (!this.#dirty || !seg) return
     this.#dirty = false
     try {
       await this.#sync(seg)
