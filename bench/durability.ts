@@ -4,7 +4,7 @@
 // (bench/lib/durability-worker.ts).
 //
 //   npm run bench:durability             # full run (~15 min on 2 cores)
-//   npm run bench:durability -- --quick  # small sizes, one round (~3 min)
+//   npm run bench:durability -- --quick  # small sizes, one round (~2 min)
 //
 // Flags: --quick  --runs=3  --seconds=5  --warm-s=1  --upload-seconds=10
 //        --upload-warm-s=3  --clients=50  --threads=2
