@@ -48,6 +48,7 @@ import { SessionClient } from '@rag-session-host/client'
 import { startWorker } from '../src/util/worker-file.js'
 import { startHostProcess, startMainProcess, type HostProcess, type HostStats, type MainStart, type SnapshotStats } from './host/spawn.js'
 import { median, summarize } from './lib/stats.js'
+import { nextReply } from './lib/worker-reply.js'
 
 type Op = 'append' | 'upload'
 const QUICK = process.argv.includes('--quick')
@@ -105,23 +106,11 @@ const load = (): string =>
 function clientThread() {
   const worker: Worker = startWorker(import.meta.url, 'lib/durability-worker')
   worker.ref()
-  const call = <T>(msg: Record<string, unknown>, type: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string; message?: string }): void => {
-        if (m.type !== type && m.type !== 'error') return
-        worker.off('message', onMessage)
-        worker.off('error', onError)
-        if (m.type === 'error') reject(new Error(`client thread: ${m.message}`))
-        else resolve(m as T)
-      }
-      const onError = (err: Error): void => {
-        worker.off('message', onMessage)
-        reject(err)
-      }
-      worker.on('message', onMessage)
-      worker.once('error', onError)
-      worker.postMessage(msg)
-    })
+  const call = <T>(msg: Record<string, unknown>, type: string): Promise<T> => {
+    const reply = nextReply<T>(worker, type, 'client thread')
+    worker.postMessage(msg)
+    return reply
+  }
   return { call, terminate: () => worker.terminate() }
 }
 type ClientThread = ReturnType<typeof clientThread>

@@ -29,6 +29,7 @@ import type { Worker } from 'node:worker_threads'
 import { SessionClient } from '@rag-session-host/client'
 import { startWorker } from '../src/util/worker-file.js'
 import { clustered } from './lib/data.js'
+import { nextReply } from './lib/worker-reply.js'
 import { startHostProcess, type HostStats } from './host/spawn.js'
 
 const DIMS = 384
@@ -80,22 +81,7 @@ const rowB = (i: number): Float32Array => dataB.data.subarray(i * DIMS, (i + 1) 
 function uploader(url: string, publicKey: string, batch: number) {
   const worker: Worker = startWorker(import.meta.url, 'lib/uploader-worker')
   worker.ref()
-  const next = <T>(type: string): Promise<T> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (m: { type: string; message?: string }): void => {
-        if (m.type !== type && m.type !== 'error') return
-        worker.off('message', onMessage)
-        worker.off('error', onError)
-        if (m.type === 'error') reject(new Error(`uploader: ${m.message}`))
-        else resolve(m as T)
-      }
-      const onError = (err: Error): void => {
-        worker.off('message', onMessage)
-        reject(err)
-      }
-      worker.on('message', onMessage)
-      worker.once('error', onError)
-    })
+  const next = <T>(type: string): Promise<T> => nextReply<T>(worker, type, 'uploader')
   return {
     async start(): Promise<void> {
       const p = next('ready')

@@ -1,6 +1,7 @@
 // Starts bench/host/child.ts as a child process and talks to it over IPC.
 // startMainProcess runs the real entry point (src/main.ts) instead, to time a
 // start the way an operator sees it (its journal.recovered and host.started lines).
+import type { RecoveryReport as JournalRecovery } from '../../src/journal/recovery.js'
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -51,16 +52,8 @@ export interface SnapshotStats {
   gc: GcStats
 }
 
-export interface RecoveryReport {
-  sessions: number
-  messages: number
-  vectors: number
-  bytes: number
-  journalBytes: number
-  records: number
-  ms: number
-  snapshot: number | undefined
-}
+/** journal.recovered's report as the host process sends it (JSON: no undefined). */
+export type RecoveryReport = Omit<JournalRecovery, 'nextSegment' | 'damaged'>
 
 export interface HostProcess {
   url: string
