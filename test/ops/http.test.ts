@@ -47,7 +47,8 @@ t.test('health, readiness and metrics', async (t) => {
 t.test('a host that is shutting down refuses WebSocket upgrades with 503 while it drains', async (t) => {
   const host = await startHost(t)
   // A connection with frames still to answer holds the host in its drain: not ready, still listening.
-  const busy = await busyWire(host)
+  // Five searches: enough to outlast two local requests, far from the 3 s drain cap when another test loads the CPU.
+  const busy = await busyWire(host, { searches: 5 })
   const closing = host.server.close()
   const ready = await fetch(`${host.url}/ready`)
   t.equal(ready.status, 503)

@@ -110,7 +110,7 @@ t.test('the heartbeat closes a socket that stops answering pings', async (t) => 
 t.test('shutdown tells bound clients and closes with 1001', async (t) => {
   const host = await startHost(t)
   // Slow searches ahead of it keep the append queued (received, not yet answered) when the shutdown starts.
-  const { wire: w, queued } = await busyWire(host, { sessionId: 'bye', then: (w) => [w.seal('appendMessage', { role: 'user', content: 'just before shutdown' })] })
+  const { wire: w, queued } = await busyWire(host, { sessionId: 'bye', searches: 5, then: (w) => [w.seal('appendMessage', { role: 'user', content: 'just before shutdown' })] })
   const last = queued.pop()!
   const closing = host.server.close()
   for (const id of queued) t.equal(w.open(await w.reply(id)).ok, true)
