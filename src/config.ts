@@ -61,6 +61,30 @@ export const SETTINGS = {
   },
   maxSessions: { env: 'MAX_SESSIONS', kind: int(1), default: '1000', doc: 'Sessions held at once (all statuses).' },
   maxConnections: { env: 'MAX_CONNECTIONS', kind: int(1), default: '10000', doc: 'Open WebSockets at once; further upgrades get HTTP 503.' },
+  maxConnectionsPerIp: {
+    env: 'MAX_CONNECTIONS_PER_IP',
+    kind: int(0),
+    default: '1000',
+    doc: 'Open WebSockets from one client address; further upgrades get HTTP 429 with `Retry-After` (0: no limit). Behind a balancer it needs `TRUST_PROXY`, or every client shares the balancer address.',
+  },
+  maxConnectionsPerSession: {
+    env: 'MAX_CONNECTIONS_PER_SESSION',
+    kind: int(0),
+    default: '32',
+    doc: 'Connections bound to one session at once; a further init answers `limit_exceeded` (0: no limit).',
+  },
+  maxSessionsPerIp: {
+    env: 'MAX_SESSIONS_PER_IP',
+    kind: int(0),
+    default: '500',
+    doc: 'Live (`active` or `detached`) sessions created from one client address; a further new session answers `limit_exceeded` (0: no limit).',
+  },
+  initRatePerIp: {
+    env: 'INIT_RATE_PER_IP',
+    kind: int(0),
+    default: '1200',
+    doc: 'Session inits per minute from one client address (a token bucket that holds one minute of them); over it an init answers `rate_limited` with `retry_after_ms` (0: no limit).',
+  },
   maxFrameBytes: { env: 'MAX_FRAME_BYTES', kind: int(1024, 256 * MiB), default: String(16 * MiB), doc: 'Largest inbound frame; larger closes the socket with 1009.' },
   maxBatch: { env: 'MAX_BATCH', kind: int(1), default: '1000', doc: 'Vectors in one `uploadVectors` request.' },
   maxVectorsPerSession: { env: 'MAX_VECTORS_PER_SESSION', kind: int(1), default: '100000', doc: 'Vectors one session may hold.' },
@@ -90,6 +114,24 @@ export const SETTINGS = {
   rateLimitBurst: { env: 'RATE_LIMIT_BURST', kind: int(1), default: '400', doc: 'Burst allowance of the per-connection rate limit.' },
   httpRateLimitMax: { env: 'HTTP_RATE_LIMIT_MAX', kind: int(0), default: '600', doc: 'HTTP requests (and WebSocket upgrades) per minute per client address (0 disables).' },
   connectionQueueMax: { env: 'CONNECTION_QUEUE_MAX', kind: int(1), default: '64', doc: 'Frames queued on one connection before the host stops reading from it.' },
+  maxInflightBytes: {
+    env: 'MAX_INFLIGHT_BYTES',
+    kind: int(1024),
+    default: String(256 * MiB),
+    doc: 'Host-wide budget of inbound bytes read but not yet answered (partial and queued frames); past it the host stops reading from sockets until the backlog drains. At least `MAX_FRAME_BYTES`.',
+  },
+  maxOutboundBytes: {
+    env: 'MAX_OUTBOUND_BYTES',
+    kind: int(1024),
+    default: String(32 * MiB),
+    doc: "Unsent reply bytes of one connection past which none of its further requests is carried out until the client reads them.",
+  },
+  slowClientMs: {
+    env: 'SLOW_CLIENT_MS',
+    kind: int(10),
+    default: '30000',
+    doc: 'How long a connection may stay over `MAX_OUTBOUND_BYTES` before it is closed (1008, `connection.slow_consumer`).',
+  },
   cryptoOffloadBytes: {
     env: 'CRYPTO_OFFLOAD_BYTES',
     kind: int(0),
@@ -101,6 +143,36 @@ export const SETTINGS = {
     kind: int(0),
     default: '10000',
     doc: 'Longest a graceful shutdown (SIGTERM/SIGINT) may take before the process exits anyway; frames already received get up to half of it (at most 3 s) to be answered.',
+  },
+  readyMaxEventLoopDelayMs: {
+    env: 'READY_MAX_EVENT_LOOP_DELAY_MS',
+    kind: int(0),
+    default: '1000',
+    doc: 'Mean event-loop delay (sampled every second) past which `/ready` answers 503 and new upgrades are refused, while open connections keep being served (0: never).',
+  },
+  readyMaxHeapUsedBytes: {
+    env: 'READY_MAX_HEAP_USED_BYTES',
+    kind: int(0),
+    default: '0',
+    doc: 'Heap in use past which `/ready` answers 503 and new upgrades are refused; `0` means 90 % of the V8 heap limit (`--max-old-space-size`).',
+  },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    kind: { type: 'string', pattern: /^[\x21-\x7e]{16,}$/, hint: 'at least 16 printable characters, no spaces' },
+    default: undefined,
+    doc: 'Enables the admin API (`/v1/admin`) and the console (`/admin`), for callers that send `Authorization: Bearer <token>`. Unset: both answer 404.',
+  },
+  adminTokenFile: {
+    env: 'ADMIN_TOKEN_FILE',
+    kind: { type: 'string' },
+    default: undefined,
+    doc: 'A file holding the admin token (a mounted secret; one trailing newline is ignored). Not together with `ADMIN_TOKEN`.',
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    kind: { type: 'enum', values: ['json', 'pretty'] },
+    default: 'json',
+    doc: '`json`: one pino JSON line per event (production); `pretty`: coloured lines through pino-pretty, a dev dependency (`npm run start:pretty`).',
   },
   trustProxy: { env: 'TRUST_PROXY', kind: { type: 'bool' }, default: 'false', doc: 'Trust `X-Forwarded-For` from the load balancer for client addresses.' },
   metricsEnabled: { env: 'METRICS_ENABLED', kind: { type: 'bool' }, default: 'true', doc: 'Serve Prometheus metrics at `GET /metrics`.' },
@@ -211,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (c.maxMetadataBytes >= c.maxFrameBytes) throw new ConfigError('MAX_METADATA_BYTES must be smaller than MAX_FRAME_BYTES')
   // An init is fresh for INIT_CLOCK_SKEW_MS either side of its ts; its eph_pub
   // must be remembered at least that whole span, or a captured init replays.
+  if (c.maxInflightBytes < c.maxFrameBytes) throw new ConfigError('MAX_INFLIGHT_BYTES must be at least MAX_FRAME_BYTES')
+  if (c.adminToken !== undefined && c.adminTokenFile !== undefined) throw new ConfigError('ADMIN_TOKEN and ADMIN_TOKEN_FILE are both set; set one')
   if (c.replayWindowMs < 2 * c.initClockSkewMs) throw new ConfigError('REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS')
   return c
 }
