@@ -115,4 +115,6 @@ export default defineConfig(
   { files: ['**/*.js', '**/*.mjs'], extends: [js.configs.recommended], languageOptions: { globals: { process: 'readonly' } } },
   // The browser example runs in a page: browser globals, no Node.
   { files: ['examples/browser/**/*.js'], languageOptions: { globals: globals.browser } },
+  // The admin console (GET /admin) is a page too: browser globals only.
+  { files: ['src/ops/console/*.js'], languageOptions: { globals: globals.browser } },
 )

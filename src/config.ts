@@ -124,7 +124,7 @@ export const SETTINGS = {
     env: 'MAX_OUTBOUND_BYTES',
     kind: int(1024),
     default: String(32 * MiB),
-    doc: "Unsent reply bytes of one connection past which none of its further requests is carried out until the client reads them.",
+    doc: 'Unsent reply bytes of one connection past which none of its further requests is carried out until the client reads them.',
   },
   slowClientMs: {
     env: 'SLOW_CLIENT_MS',
@@ -147,7 +147,7 @@ export const SETTINGS = {
   readyMaxEventLoopDelayMs: {
     env: 'READY_MAX_EVENT_LOOP_DELAY_MS',
     kind: int(0),
-    default: '1000',
+    default: '250',
     doc: 'Mean event-loop delay (sampled every second) past which `/ready` answers 503 and new upgrades are refused, while open connections keep being served (0: never).',
   },
   readyMaxHeapUsedBytes: {

@@ -1,5 +1,6 @@
 // Entry point: read and validate the configuration, start the host, and shut
 // it down gracefully on SIGTERM/SIGINT (or an uncaught fault).
+import type { Logger } from 'pino'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './ops/logger.js'
 import { onShutdown } from './ops/shutdown.js'
@@ -15,12 +16,21 @@ try {
   process.exit(1)
 }
 
-const log = createLogger(config.logLevel)
+let log: Logger
+try {
+  log = createLogger(config.logLevel, undefined, config.logFormat)
+} catch (err) {
+  // LOG_FORMAT=pretty where pino-pretty is not installed (a production image): said plainly, like a bad setting.
+  process.stderr.write(`rag-session-host: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+}
 let host
 try {
   host = await buildServer(config, { logger: log })
 } catch (err) {
-  log.fatal({ event: 'host.start_failed', err }, 'host failed to start')
+  // A setting that needs a file (ADMIN_TOKEN_FILE) can only be checked now: reported like any bad setting.
+  if (err instanceof ConfigError) process.stderr.write(`rag-session-host: invalid configuration: ${err.message}\n`)
+  else log.fatal({ event: 'host.start_failed', err }, 'host failed to start')
   process.exit(1)
 }
 const server = host

@@ -4,6 +4,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import websocket from '@fastify/websocket'
 import rateLimit from '@fastify/rate-limit'
+import underPressure from '@fastify/under-pressure'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { loadHostIdentity, type HostIdentity } from './crypto/host-identity.js'
@@ -13,13 +14,19 @@ import { SecretboxOffload } from './crypto/secretbox.js'
 import { ChangeQueue } from './dispatch/change-queue.js'
 import type { HostContext } from './dispatch/context.js'
 import { FileJournal, NoJournal, type Journal } from './journal/journal.js'
+import { registerAdmin } from './ops/admin/index.js'
+import { adminToken } from './ops/admin/token.js'
+import { EventLoopMonitor } from './ops/event-loop.js'
 import { HttpLogController } from './ops/http-log.js'
+import { DEFAULT_SAMPLE_MS, Readiness } from './ops/readiness.js'
 import { registerHttpRoutes } from './ops/http-routes.js'
 import { createLogger } from './ops/logger.js'
 import { HostMetrics } from './ops/metrics.js'
 import { SessionStore } from './sessions/session-store.js'
 import { ConnectionRegistry } from './transport/connection-registry.js'
+import { InboundBudget } from './transport/inbound-budget.js'
 import { Outbound } from './transport/outbound.js'
+import { KeyedRateLimiter } from './transport/rate-limiter.js'
 import { registerWebSocketRoute } from './transport/websocket-route.js'
 import { VectorEngine, type SessionVectors } from './vectors/index.js'
 
@@ -44,7 +51,7 @@ const DRAIN_MAX_MS = 3000
 const CLOSE_WAIT_MS = 1000
 
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<HostServer> {
-  const log = opts.logger ?? createLogger(config.logLevel)
+  const log = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat)
   const now = opts.now ?? Date.now
   const identity = opts.identity ?? loadHostIdentity({ secretKeyBase64: config.hostSecretKey, dataDir: config.dataDir })
   const vectors = new VectorEngine({
@@ -70,6 +77,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     maxMessageChars: config.maxMessageChars,
     reconnectGraceMs: config.reconnectGraceMs,
     retentionMs: config.retentionMs,
+    maxSessionsPerAddress: config.maxSessionsPerIp,
     createVectors: (id) => vectors.createSessionIndex(id),
     logger: log,
     now,
@@ -112,6 +120,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
   if (journal instanceof FileJournal) metrics.recoverySeconds.set(journal.report.ms / 1000)
   const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound: new Outbound(keys, secretbox, metrics) })
+  const inbound = new InboundBudget({ limit: config.maxInflightBytes, maxFrameBytes: config.maxFrameBytes, slowClientMs: config.slowClientMs, metrics, log })
   const ctx: HostContext = {
     config,
     identity,
@@ -123,6 +132,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     metrics,
     journal,
     changes: new ChangeQueue(),
+    initRates: new KeyedRateLimiter(config.initRatePerIp),
+    inbound,
     connections: registry,
     log,
     now,
@@ -130,9 +141,16 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // A dropped session's keys are wiped as it is dropped (after its evicted notices are sealed).
   sessions.on('dropped', (session, reason) => registry.sessionDropped(session, reason))
 
-  let ready = false
-  // Not ready while the journal refuses changes: the balancer sends clients elsewhere meanwhile.
-  const state = { ready: () => ready && journalHealthy }
+  // Not ready while starting or stopping, while the journal refuses changes, and under pressure
+  // (event-loop delay, heap): the balancer sends clients elsewhere meanwhile.
+  const state = new Readiness({
+    log,
+    journalWritable: () => journalHealthy,
+    journalRetryMs: config.journalRetryMs,
+    maxEventLoopDelayMs: config.readyMaxEventLoopDelayMs,
+    maxHeapUsedBytes: config.readyMaxHeapUsedBytes,
+    measure: () => app.memoryUsage(),
+  })
 
   // Typed as Fastify's base logger so plugins and routes see the default instance type.
   const httpLog: FastifyBaseLogger = log
@@ -148,14 +166,35 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   }
   // ws would close the socket (1007) on a text frame that is not UTF-8; the
   // contract wants a plaintext error and an open connection, so the router checks it.
-  await app.register(websocket, { options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true } })
+  // The measure only (Readiness decides): its own refusal would turn away requests on open connections' behalf too.
+  await app.register(underPressure, { sampleInterval: DEFAULT_SAMPLE_MS })
+  await app.register(websocket, {
+    options: { maxPayload: config.maxFrameBytes, skipUTF8Validation: true },
+    // Its default logs every socket error at error level and terminates the
+    // socket, cutting short the close ws has begun (1009, 1002). Socket errors
+    // are a client's doing, classified by the Connection's own listener; the
+    // route's handler catches its own faults (websocket-route.ts).
+    errorHandler: () => undefined,
+  })
   await registerHttpRoutes(app, ctx, state)
+  const eventLoop = new EventLoopMonitor()
+  const notices = new Outbound(keys, secretbox, metrics)
+  await registerAdmin(app, ctx, adminToken(config), {
+    startedAt: now(),
+    ready: () => state.ready(),
+    eventLoop,
+    notify: (connectionId, sessionId, body) => {
+      const conn = registry.get(connectionId)
+      if (conn) notices.notice(conn, sessionId, body)
+    },
+  })
   registerWebSocketRoute(app, ctx, registry, state)
 
   // One timer each for all sessions and all sockets, not one per object.
   const sweeper = setInterval(() => {
     sessions.sweep()
     replays.sweep(now())
+    ctx.initRates.sweep(now())
   }, config.sweepIntervalMs)
   const heartbeat = setInterval(() => {
     for (const conn of registry.values()) conn.heartbeat()
@@ -166,7 +205,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   let closing: Promise<void> | undefined
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      ready = false
+      state.stopping()
       clearInterval(sweeper)
       clearInterval(heartbeat)
       log.info({ event: 'host.stopping', connections: registry.size, sessions: sessions.size }, 'host stopping')
@@ -176,6 +215,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       // Everything acknowledged is on disk already; this writes the rest (and a snapshot when cheap).
       await journal.close().catch((err: unknown) => log.error({ event: 'journal.close_failed', err }, 'journal flush at shutdown failed'))
       sessions.clear()
+      eventLoop.close()
       await Promise.all([vectors.close(), secretbox.close()])
       log.info({ event: 'host.stopped' }, 'host stopped')
     })())
@@ -185,7 +225,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     ctx,
     async listen() {
       await app.listen({ host: config.host, port: config.port })
-      ready = true
+      state.started()
       const address = app.server.address()
       const port = typeof address === 'object' && address ? address.port : config.port
       const host = config.host.includes(':') ? `[${config.host}]` : config.host

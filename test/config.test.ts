@@ -70,3 +70,36 @@ t.test('the replay window must cover the whole clock window', async (t) => {
   t.throws(() => loadConfig({ INIT_CLOCK_SKEW_MS: '300000', REPLAY_WINDOW_MS: '500000' }), /REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS/)
   t.equal(loadConfig({ INIT_CLOCK_SKEW_MS: '60000', REPLAY_WINDOW_MS: '120000' }).replayWindowMs, 120000)
 })
+
+t.test('every default the docs state equals src/config.ts', async (t) => {
+  const UNITS: Record<string, number> = { ms: 1, s: 1000, min: 60_000, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, '/min': 1 }
+  /** What a stated default means: a number (units applied), a word, `undefined` for unset; null when the text states no default. */
+  const meaning = (text: string): number | string | undefined | null => {
+    const v = text
+      .replace(/^default /, '')
+      .replace(/ by default$/, '')
+      .trim()
+    if (v === 'unset') return undefined
+    const q = /^(\d+(?:\.\d+)?) ?(ms|s|min|KiB|MiB|GiB|\/min)?$/.exec(v)
+    if (q) return Number(q[1]) * (q[2] ? UNITS[q[2]]! : 1)
+    const word = /^`?([\w./*-]+)`?$/.exec(v)
+    return word ? word[1]! : null
+  }
+  const byEnv = new Map(Object.values(SETTINGS).map((s) => [s.env as string, s]))
+  const docs = ['README.md', 'docs/OPERATIONS.md', 'docs/PROTOCOL.md', 'docs/VECTORS.md', 'docs/CLIENT.md', 'docs/BENCHMARKS.md']
+  let checked = 0
+  for (const doc of docs) {
+    const text = readFileSync(new URL(`../${doc}`, import.meta.url), 'utf8')
+    // "`VAR` (value)" in prose and tables, and "| `VAR` | value |" rows.
+    const claims = [...text.matchAll(/`([A-Z][A-Z0-9_]+)` \(([^)]*)\)/g), ...text.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \| ([^|]+) \|/gm)]
+    for (const [, env, stated] of claims) {
+      const s = byEnv.get(env!)
+      const want = meaning(stated!)
+      if (!s || want === null || (doc === 'README.md' && stated!.startsWith('`'))) continue
+      const actual = s.default === undefined ? undefined : /^\d+$/.test(s.default) ? Number(s.default) : s.default
+      t.equal(want, actual, `${doc}: ${env} (${stated})`)
+      checked++
+    }
+  }
+  t.ok(checked > 40, `the docs state defaults (${checked} checked)`)
+})

@@ -11,6 +11,8 @@ import type { HostMetrics } from '../ops/metrics.js'
 import type { SessionStore } from '../sessions/session-store.js'
 import type { Session } from '../sessions/session.js'
 import type { SessionVectors, VectorEngine } from '../vectors/index.js'
+import type { KeyedRateLimiter } from '../transport/rate-limiter.js'
+import type { InboundBudget } from '../transport/inbound-budget.js'
 import type { ChangeQueue } from './change-queue.js'
 
 export type HostSession = Session<SessionVectors>
@@ -18,6 +20,8 @@ export type HostSession = Session<SessionVectors>
 /** The connection a frame came in on, as dispatch sees it: who it is, where to log. Dispatch never writes to it. */
 export interface Peer {
   readonly id: string
+  /** The client address, for the per-address limits. */
+  readonly address: string
   readonly log: Logger
 }
 
@@ -36,6 +40,10 @@ export interface HostContext {
   readonly changes: ChangeQueue
   /** The open connections (ops reports how many). */
   readonly connections: ReadonlyMap<string, Peer>
+  /** Inbound bytes in flight, host-wide (MAX_INFLIGHT_BYTES): who may read. */
+  readonly inbound: InboundBudget
+  /** Session inits per client address (INIT_RATE_PER_IP). */
+  readonly initRates: KeyedRateLimiter
   readonly log: Logger
   now(): number
 }

@@ -34,7 +34,7 @@ interface Accepted {
 }
 
 /** Checks 1 to 8. Pure with respect to host state: throws the first failure. */
-function check(ctx: HostContext, frame: JsonObject): Accepted {
+function check(ctx: HostContext, peer: Peer, frame: JsonObject): Accepted {
   // 1. envelope shape
   const requestId = requireRequestId(frame)
   const sessionId = requireSessionId(frame)
@@ -85,7 +85,7 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   }
 
   // 6-8. ownership, capacity for a new session, new attempt on an ended one
-  checkSession(ctx, sessionId, payload.client_pub, payload.new_attempt === true)
+  checkSession(ctx, peer, sessionId, payload.client_pub, payload.new_attempt === true)
 
   // Not a contract check: the replay cache is bounded, and forgetting a live
   // entry early would reopen a replay hole, so a full cache slows inits down.
@@ -95,12 +95,21 @@ function check(ctx: HostContext, frame: JsonObject): Accepted {
   return { requestId, sessionId, ephPub: ephPubText, clientPub: payload.client_pub, sessionKey, newAttempt: payload.new_attempt === true }
 }
 
-/** Checks 6 to 8, against the state now (again in the session's turn: a change queued before may have landed). */
-function checkSession(ctx: HostContext, sessionId: string, clientPub: string, newAttempt: boolean): void {
+/**
+ * Checks 6 to 8, against the state now (again in the session's turn: a change
+ * queued before may have landed), with the host's own limits where they
+ * belong: connections bound to one session after ownership (an owner's
+ * business), sessions per client address with capacity.
+ */
+function checkSession(ctx: HostContext, peer: Peer, sessionId: string, clientPub: string, newAttempt: boolean): void {
   const existing = ctx.sessions.get(sessionId)
   if (existing && existing.owner !== clientPub) throw new ProtocolError('forbidden', 'the session belongs to another identity')
+  const perSession = ctx.config.maxConnectionsPerSession
+  if (existing && perSession > 0 && existing.connections.size >= perSession && !existing.connections.has(peer.id)) {
+    throw new ProtocolError('limit_exceeded', `the session has ${perSession} connections bound, as many as it may; close one first`)
+  }
   if (!existing) {
-    const room = ctx.sessions.wouldAcceptNew()
+    const room = ctx.sessions.wouldAcceptNew(peer.address)
     if (!room.ok) throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', room.retryAfterMs)
   }
   if (existing?.ended && newAttempt) throw new ProtocolError('session_ended', 'the session has ended: no new attempt can start')
@@ -113,7 +122,7 @@ function checkSession(ctx: HostContext, sessionId: string, clientPub: string, ne
  */
 function admit(ctx: HostContext, peer: Peer, a: Accepted): Outcome | Promise<Outcome> {
   const now = ctx.now()
-  checkSession(ctx, a.sessionId, a.clientPub, a.newAttempt)
+  checkSession(ctx, peer, a.sessionId, a.clientPub, a.newAttempt)
   if (ctx.replays.has(a.ephPub, now)) throw new ProtocolError('replayed', 'this eph_pub was already used by an accepted init')
   // Claimed before the journal write, so a copy of this init cannot pass meanwhile.
   ctx.replays.add(a.ephPub, now)
@@ -128,14 +137,14 @@ function admit(ctx: HostContext, peer: Peer, a: Accepted): Outcome | Promise<Out
   const existing = ctx.sessions.get(a.sessionId)
   let records: JournalRecord[] = []
   if (!existing) {
-    ctx.sessions.reserveNew()
-    records = [{ t: 'created', s: a.sessionId, seq: ctx.sessions.allocateSeq(), owner: a.clientPub, ts: now }]
+    ctx.sessions.reserveNew(peer.address)
+    records = [{ t: 'created', s: a.sessionId, seq: ctx.sessions.allocateSeq(), owner: a.clientPub, ts: now, addr: peer.address }]
   } else if (a.newAttempt) {
     records = [{ t: 'attempt', s: a.sessionId, attempt: existing.attempt + 1, ts: now }]
   }
   // The journal refused it (PROTOCOL.md §2.2): the connection keeps its session, key and counter, and the eph_pub was never accepted.
   const undo = (): void => {
-    if (!existing) ctx.sessions.release()
+    if (!existing) ctx.sessions.release(peer.address)
     ctx.replays.delete(a.ephPub)
     if (!old) return
     if (ctx.sessions.get(old.id) === old) ctx.sessions.bind(old, peer.id)
@@ -154,7 +163,7 @@ interface Admitted {
 function apply(ctx: HostContext, peer: Peer, a: Accepted, { previous, moved, record }: Admitted): Outcome {
   const created = record?.t === 'created'
   let session = ctx.sessions.get(a.sessionId)
-  if (created) session = ctx.sessions.create(a.sessionId, record.seq, a.clientPub, record.ts, true)
+  if (created) session = ctx.sessions.create(a.sessionId, record.seq, a.clientPub, record.ts, true, record.addr)
   // Nothing but this queue creates or drops it meanwhile, except a retention sweep of an idle one: then say retry.
   if (!session) throw new ProtocolError('internal', 'the session was dropped while the init was journaled; retry')
   const log = peer.log.child({ session_id: session.id, session_seq: session.seq, req_id: a.requestId })
@@ -188,7 +197,10 @@ export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObjec
   let accepted: Accepted
   try {
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
-    accepted = check(ctx, frame)
+    // Before any crypto: a flood of inits from one address costs it nothing but this.
+    const wait = ctx.initRates.take(peer.address, ctx.now())
+    if (wait > 0) throw new ProtocolError('rate_limited', 'too many session inits from this client address; retry later', wait)
+    accepted = check(ctx, peer, frame)
   } catch (err) {
     return rejectFrame(ctx, peer, 'init', frameId(frame), err, { session_id: isSessionId(frame.session_id) ? frame.session_id : undefined })
   }

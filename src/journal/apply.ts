@@ -14,7 +14,7 @@ type HostSession = Session<SessionVectors>
 export function applyRecord(store: HostStore, r: JournalRecord): HostSession | undefined {
   switch (r.t) {
     case 'created':
-      return store.get(r.s) ?? store.create(r.s, r.seq, r.owner, r.ts, false)
+      return store.get(r.s) ?? store.create(r.s, r.seq, r.owner, r.ts, false, r.addr)
     case 'session':
       return store.get(r.s) ?? store.restore({ ...r, id: r.s })
     case 'snapshot_end':

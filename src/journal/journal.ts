@@ -151,8 +151,8 @@ export class FileJournal implements Journal {
     store.on('abandoned', (s) => this.#writer.note({ t: 'status', s: s.id, status: 'abandoned', ts: ts() }))
     store.on('resumed', (s) => this.#writer.note({ t: 'status', s: s.id, status: 'resumed', ts: ts() }))
     store.on('dropped', (s, reason) => {
-      // A shutdown empties memory, not the journal.
-      if (reason !== 'shutdown') this.#writer.note({ t: 'dropped', s: s.id, reason, ts: ts() })
+      // A shutdown empties memory, not the journal; an operator's drop was committed before it was made.
+      if (reason === 'retention' || reason === 'reclaimed') this.#writer.note({ t: 'dropped', s: s.id, reason, ts: ts() })
     })
   }
 

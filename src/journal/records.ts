@@ -5,10 +5,12 @@
 import type { HistoryMessage, Role, SessionStatus } from '@rag-session-host/client/shared'
 import type { Metadata } from '../vectors/types.js'
 
-export type DropReason = 'retention' | 'reclaimed'
+/** Retention and reclaim are the lifecycle's; `admin` and `reset` an operator's (the admin API). */
+export type DropReason = 'retention' | 'reclaimed' | 'admin' | 'reset'
 
 export type JournalRecord =
-  | { t: 'created'; s: string; seq: number; owner: string; ts: number }
+  /** `addr`: the creating client address, which MAX_SESSIONS_PER_IP counts by (absent in journals of 0.4). */
+  | { t: 'created'; s: string; seq: number; owner: string; ts: number; addr?: string }
   | { t: 'attempt'; s: string; attempt: number; ts: number }
   | { t: 'message'; s: string; seq: number; attempt: number; role: Role; content: string; ts: number }
   /** An upload's accepted items as stored: unit vectors, `dims` values each, in `units`. */
@@ -28,6 +30,7 @@ export type JournalRecord =
       s: string
       seq: number
       owner: string
+      address?: string
       createdAt: number
       attempt: number
       status: SessionStatus

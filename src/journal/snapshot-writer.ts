@@ -34,6 +34,7 @@ export function capture(store: HostStore): Captured {
         s: s.id,
         seq: s.seq,
         owner: s.owner,
+        ...(s.address === undefined ? {} : { address: s.address }),
         createdAt: s.createdAt,
         attempt: s.attempt,
         status: s.status,

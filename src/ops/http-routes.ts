@@ -1,11 +1,13 @@
 // Plain HTTP endpoints: host info (the contract's GET /v1/host), liveness,
-// readiness and metrics. Only host info answers CORS: it is public and web
+// readiness (503 with Retry-After and the reason while not ready: see
+// readiness.ts) and metrics. Only host info answers CORS: it is public and web
 // apps on their own origin read it before they open the WebSocket.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import cors from '@fastify/cors'
 import { HOST_INFO_PATH, PROTOCOL_VERSION, type HostInfo } from '@rag-session-host/client/shared'
 import type { HostContext } from '../dispatch/context.js'
 import { VERSION } from '../version.js'
+import type { ReadinessView } from './readiness.js'
 
 export function hostInfo(ctx: HostContext): HostInfo {
   const c = ctx.config
@@ -39,12 +41,13 @@ async function registerCors(app: FastifyInstance, origins: readonly string[]): P
   await app.register(cors, { delegator: (req, done) => done(null, path(req) === HOST_INFO_PATH ? hostInfoCors : { origin: false }) })
 }
 
-export async function registerHttpRoutes(app: FastifyInstance, ctx: HostContext, state: { ready: () => boolean }): Promise<void> {
+export async function registerHttpRoutes(app: FastifyInstance, ctx: HostContext, readiness: ReadinessView): Promise<void> {
   await registerCors(app, ctx.config.corsOrigins)
   app.get(HOST_INFO_PATH, async () => hostInfo(ctx))
   app.get('/health', { config: { rateLimit: false } }, async () => ({ status: 'ok' }))
   app.get('/ready', { config: { rateLimit: false } }, async (_req, reply) => {
-    if (!state.ready()) return reply.code(503).send({ status: 'not_ready' })
+    const refusal = readiness.refusal()
+    if (refusal) return reply.code(refusal.status).header('retry-after', String(refusal.retryAfterS)).send({ status: 'not_ready', reason: refusal.reason })
     const sessions = ctx.sessions.size
     return { status: 'ready', sessions, capacity: ctx.config.maxSessions, connections: ctx.connections.size }
   })

@@ -7,6 +7,12 @@ export class HostMetrics {
 
   readonly connections = new Gauge({ name: 'rsh_connections', help: 'Open WebSocket connections', registers: [this.registry] })
   readonly connectionsOpened = new Counter({ name: 'rsh_connections_opened_total', help: 'WebSocket connections accepted', registers: [this.registry] })
+  readonly upgradesRefused = new Counter({
+    name: 'rsh_upgrades_refused_total',
+    help: 'WebSocket upgrades refused by the host, by reason (origin_not_allowed, too_many_connections, too_many_connections_from_address, or why it was not ready)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  })
   readonly frames = new Counter({
     name: 'rsh_frames_total',
     help: 'Inbound frames by frame type',
@@ -42,6 +48,45 @@ export class HostMetrics {
     name: 'rsh_envelope_errors_total',
     help: 'Frames answered with a plaintext error, by code',
     labelNames: ['code'] as const,
+    registers: [this.registry],
+  })
+
+  readonly adminActions = new Counter({
+    name: 'rsh_admin_actions_total',
+    help: 'Admin API actions by action (end, evict, sweep, reset), and requests refused for want of a valid token (unauthorized)',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  })
+
+  // Inbound and outbound byte limits (MAX_INFLIGHT_BYTES, MAX_OUTBOUND_BYTES, SLOW_CLIENT_MS).
+  readonly inflightBytes = new Gauge({
+    name: 'rsh_inflight_bytes',
+    help: 'Inbound bytes read from sockets and not yet answered, partial frames included (MAX_INFLIGHT_BYTES caps it)',
+    registers: [this.registry],
+  })
+  readonly readsPaused = new Counter({
+    name: 'rsh_reads_paused_total',
+    help: 'Times the host stopped reading from every socket because inbound bytes in flight reached MAX_INFLIGHT_BYTES',
+    registers: [this.registry],
+  })
+  readonly outboundBytes = new Gauge({
+    name: 'rsh_outbound_bytes',
+    help: 'Reply and notice bytes handed to sockets and not yet written out, across connections',
+    registers: [this.registry],
+  })
+  readonly outboundPaused = new Counter({
+    name: 'rsh_outbound_paused_total',
+    help: 'Times a connection passed MAX_OUTBOUND_BYTES of unsent bytes, so its requests were held until it read',
+    registers: [this.registry],
+  })
+  readonly slowConsumers = new Counter({
+    name: 'rsh_slow_consumers_total',
+    help: 'Connections closed for staying over MAX_OUTBOUND_BYTES of unsent bytes for SLOW_CLIENT_MS',
+    registers: [this.registry],
+  })
+  readonly slowSenders = new Counter({
+    name: 'rsh_slow_senders_total',
+    help: 'Connections closed for not completing a frame within SLOW_CLIENT_MS while they alone could read (host over MAX_INFLIGHT_BYTES)',
     registers: [this.registry],
   })
 

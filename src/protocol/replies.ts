@@ -64,12 +64,14 @@ function statusNotice(status: NoticeStatus, reason: string): SessionStatusNotice
   return { type: 'session_status', status, reason }
 }
 
-export function endedNotice(): SessionStatusNotice {
-  return statusNotice('ended', 'ended_by_client')
+export function endedNotice(by: 'client' | 'operator' = 'client'): SessionStatusNotice {
+  return statusNotice('ended', by === 'client' ? 'ended_by_client' : 'ended_by_operator')
 }
 
-export function evictedNotice(reason: 'retention' | 'reclaimed'): SessionStatusNotice {
-  return statusNotice('evicted', reason)
+const EVICTED_REASONS = { retention: 'retention', reclaimed: 'reclaimed', admin: 'evicted_by_operator', reset: 'host_reset' } as const
+
+export function evictedNotice(reason: keyof typeof EVICTED_REASONS): SessionStatusNotice {
+  return statusNotice('evicted', EVICTED_REASONS[reason])
 }
 
 export function shuttingDownNotice(): SessionStatusNotice {

@@ -14,12 +14,15 @@ export interface SessionStoreOptions<V extends SessionData> {
   maxMessageChars: number
   reconnectGraceMs: number
   retentionMs: number
+  /** Live (active or detached) sessions one client address may have created; 0 for no limit. */
+  maxSessionsPerAddress?: number
   createVectors: (sessionId: string) => V
   logger: Logger
   now?: () => number
 }
 
-export type SessionDropReason = 'retention' | 'reclaimed' | 'shutdown'
+/** Why a session left the store: its lifecycle (retention, reclaimed), an operator (admin, reset), or the host stopping. */
+export type SessionDropReason = 'retention' | 'reclaimed' | 'admin' | 'reset' | 'shutdown'
 
 export interface SessionStoreEvents<V extends SessionData> {
   /** Emitted synchronously as the session leaves the store, so listeners act at that very moment. */
@@ -41,6 +44,7 @@ export interface RestoredSession {
   autoRecovered: boolean
   statusSince: number
   lastActiveAt: number
+  address?: string | undefined
 }
 
 /** Bounds for the retry hint when the store is full of sessions that may not be dropped. */
@@ -52,6 +56,8 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
   #nextSeq = 1
   /** Creations admitted but not yet made (their record is on its way to the journal). */
   #reserved = 0
+  /** Live sessions and admitted creations per creating address (MAX_SESSIONS_PER_IP). */
+  readonly #liveByAddress = new Map<string, number>()
   readonly #opts: SessionStoreOptions<V>
   readonly now: () => number
 
@@ -87,16 +93,25 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
    * first): reclaims room if the store is full, or throws a retryable
    * `capacity_exceeded`. Each admission ends in create(..., true) or release().
    */
-  reserveNew(): void {
+  reserveNew(address?: string): void {
+    this.#checkAddress(address)
     const now = this.now()
     if (this.#sessions.size + this.#reserved >= this.#opts.maxSessions && !this.#reclaimOne(now)) {
       throw new ProtocolError('capacity_exceeded', 'the host holds as many sessions as it may', this.#retryHint(now))
     }
     this.#reserved++
+    this.#countAddress(address, 1)
   }
 
-  release(): void {
+  /** Gives back an admission that will not be made (its journal write failed). */
+  release(address?: string): void {
     this.#reserved = Math.max(0, this.#reserved - 1)
+    this.#countAddress(address, -1)
+  }
+
+  /** Live sessions created from `address`, with admissions under way. */
+  liveSessionsOf(address: string): number {
+    return this.#liveByAddress.get(address) ?? 0
   }
 
   /** Host-given session numbers: the next one, and (recovery) where to continue. */
@@ -113,11 +128,14 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
   }
 
   /** Makes a session that is absent; `reserved` when reserveNew() admitted it. Recovery creates without limits. */
-  create(sessionId: string, seq: number, owner: string, createdAt: number, reserved: boolean): Session<V> {
+  create(sessionId: string, seq: number, owner: string, createdAt: number, reserved: boolean, address?: string): Session<V> {
     if (this.#sessions.has(sessionId)) throw new Error('create of a session that exists')
-    if (reserved) this.release()
+    // The admission's count for its address becomes the live session's.
+    if (reserved) this.#reserved = Math.max(0, this.#reserved - 1)
+    else this.#countAddress(address, 1)
     const history = new History(this.#opts.maxHistory, this.#opts.maxMessageChars)
     const session = new Session<V>(sessionId, seq, owner, createdAt, history, this.#opts.createVectors(sessionId))
+    session.address = address
     this.#sessions.set(sessionId, session)
     this.continueSeqFrom(seq + 1)
     return session
@@ -125,9 +143,9 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
 
   /** A session from a snapshot, with its lifecycle fields as they were. */
   restore(r: RestoredSession): Session<V> {
-    const session = this.create(r.id, r.seq, r.owner, r.createdAt, false)
+    const session = this.create(r.id, r.seq, r.owner, r.createdAt, false, r.address)
     session.attempt = r.attempt
-    session.status = r.status
+    this.#changeStatus(session, r.status)
     session.autoRecovered = r.autoRecovered
     session.statusSince = r.statusSince
     session.lastActiveAt = r.lastActiveAt
@@ -136,7 +154,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
 
   /** Replays a journaled lifecycle change, quietly. */
   replayStatus(session: Session<V>, status: 'ended' | 'abandoned' | 'resumed', ts: number): void {
-    session.status = status === 'resumed' ? 'active' : status
+    this.#changeStatus(session, status === 'resumed' ? 'active' : status)
     if (status === 'abandoned') session.autoRecovered = true
     session.statusSince = ts
     session.lastActiveAt = Math.max(session.lastActiveAt, ts)
@@ -145,8 +163,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
   /** Replays a journaled drop, quietly (nothing is connected during recovery). */
   replayDrop(session: Session<V>): void {
     if (this.#sessions.get(session.id) !== session) return
-    this.#sessions.delete(session.id)
-    session.vectors.dispose()
+    this.#forget(session)
   }
 
   /**
@@ -163,8 +180,13 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     }
   }
 
-  /** Would a new session fit now (after reclaiming)? Read-only: for the init checks, which must change nothing on failure. */
-  wouldAcceptNew(): { ok: true } | { ok: false; retryAfterMs: number } {
+  /**
+   * Would a new session fit now (after reclaiming)? Read-only: for the init
+   * checks, which must change nothing on failure. Throws `limit_exceeded` when
+   * `address` has as many live sessions as it may.
+   */
+  wouldAcceptNew(address?: string): { ok: true } | { ok: false; retryAfterMs: number } {
+    this.#checkAddress(address)
     if (this.#sessions.size + this.#reserved < this.#opts.maxSessions) return { ok: true }
     const now = this.now()
     if (this.#reclaimCandidate(now)) return { ok: true }
@@ -202,6 +224,22 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
     if (session.status !== 'ended') this.#setStatus(session, 'ended')
   }
 
+  /**
+   * An operator's sweep: a detached session becomes abandoned now (flagged
+   * `auto_recovered`), as if its grace had passed. The caller journaled it,
+   * so no `abandoned` event.
+   */
+  abandon(session: Session<V>): void {
+    if (session.status !== 'detached') return
+    session.autoRecovered = true
+    this.#setStatus(session, 'abandoned')
+  }
+
+  /** Drops a session for an operator (`admin`, `reset`); the caller journaled it. */
+  drop(session: Session<V>, reason: 'admin' | 'reset'): void {
+    this.#drop(session, reason)
+  }
+
   touch(session: Session<V>): void {
     session.lastActiveAt = this.now()
   }
@@ -234,7 +272,7 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
 
   #setStatus(session: Session<V>, status: SessionStatus): void {
     const from = session.status
-    session.status = status
+    this.#changeStatus(session, status)
     session.statusSince = this.now()
     this.#opts.logger.info({ event: `session.${status === 'active' ? 'resumed' : status}`, session_id: session.id, session_seq: session.seq, from }, `session ${status}`)
   }
@@ -282,9 +320,39 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
 
   #drop(session: Session<V>, reason: SessionDropReason): void {
     if (this.#sessions.get(session.id) !== session) return
-    this.#sessions.delete(session.id)
-    session.vectors.dispose()
+    this.#forget(session)
     this.#opts.logger.info({ event: 'session.dropped', session_id: session.id, session_seq: session.seq, reason, status: session.status }, 'session dropped')
     this.emit('dropped', session, reason)
   }
+
+  /** Every status change goes through here, so the per-address counts follow it. */
+  #changeStatus(session: Session<V>, status: SessionStatus): void {
+    const was = isLive(session.status)
+    session.status = status
+    if (was !== isLive(status)) this.#countAddress(session.address, was ? -1 : 1)
+  }
+
+  #forget(session: Session<V>): void {
+    this.#sessions.delete(session.id)
+    if (isLive(session.status)) this.#countAddress(session.address, -1)
+    session.vectors.dispose()
+  }
+
+  #countAddress(address: string | undefined, delta: number): void {
+    if (address === undefined) return
+    const n = (this.#liveByAddress.get(address) ?? 0) + delta
+    if (n > 0) this.#liveByAddress.set(address, n)
+    else this.#liveByAddress.delete(address)
+  }
+
+  #checkAddress(address: string | undefined): void {
+    const max = this.#opts.maxSessionsPerAddress ?? 0
+    if (address === undefined || max <= 0 || this.liveSessionsOf(address) < max) return
+    throw new ProtocolError('limit_exceeded', `this client address holds ${max} live sessions, as many as it may; end some first`)
+  }
+}
+
+/** Active and detached sessions are live: they may not be reclaimed, so they are what a per-address cap counts. */
+function isLive(status: SessionStatus): boolean {
+  return status === 'active' || status === 'detached'
 }

@@ -17,6 +17,8 @@ export class Session<V extends SessionData = SessionData> {
   /** Set once the session has been abandoned (grace passed with no reconnect). */
   autoRecovered = false
   readonly connections = new Set<string>()
+  /** The client address that created it, when known: MAX_SESSIONS_PER_IP counts live sessions by it. */
+  address: string | undefined
 
   constructor(
     readonly id: string,

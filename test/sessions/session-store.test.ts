@@ -112,3 +112,61 @@ t.test('ended sessions are kept for retention, then dropped', async (t) => {
   s.sweep()
   t.equal(s.get('e'), undefined)
 })
+
+t.test('live sessions per creating address follow every status change', async (t) => {
+  const log = captureLogger()
+  const { engine } = makeEngine({}, t)
+  const clock = { now: 1_000 }
+  const s = new SessionStore<SessionVectors>({
+    maxSessions: 10,
+    maxHistory: 10,
+    maxMessageChars: 10,
+    reconnectGraceMs: 1_000,
+    retentionMs: 5_000,
+    maxSessionsPerAddress: 2,
+    createVectors: (id) => engine.createSessionIndex(id),
+    logger: log.logger,
+    now: () => clock.now,
+  })
+  const A = '10.0.0.1'
+  s.reserveNew(A)
+  t.equal(s.liveSessionsOf(A), 1, 'an admission counts at once')
+  s.release(A)
+  t.equal(s.liveSessionsOf(A), 0, 'and a released one no more')
+  s.reserveNew(A)
+  const one = s.create('one', s.allocateSeq(), 'o', clock.now, true, A)
+  s.reserveNew(A)
+  const two = s.create('two', s.allocateSeq(), 'o', clock.now, true, A)
+  t.equal(s.liveSessionsOf(A), 2)
+  t.throws(() => s.reserveNew(A), { code: 'limit_exceeded' })
+  t.throws(() => s.wouldAcceptNew(A), { code: 'limit_exceeded' })
+  t.same(s.wouldAcceptNew('10.0.0.2'), { ok: true }, 'another address is not held back')
+  s.reserveNew() // no address (recovery, embedding): never counted
+  s.release()
+
+  s.bind(one, 'c1')
+  s.unbind(one, 'c1')
+  t.equal(one.status, 'detached')
+  t.equal(s.liveSessionsOf(A), 2, 'detached is still live')
+  s.end(two)
+  t.equal(s.liveSessionsOf(A), 1, 'ended is not')
+  s.abandon(one)
+  t.equal(one.status, 'abandoned')
+  t.equal(s.liveSessionsOf(A), 0, 'abandoned is not')
+  s.bind(one, 'c2')
+  t.equal(s.liveSessionsOf(A), 1, 'resumed is live again')
+  s.drop(one, 'admin')
+  t.equal(s.liveSessionsOf(A), 0, 'dropped is gone')
+  s.replayStatus(
+    s.restore({ id: 'r', seq: 9, owner: 'o', createdAt: 1, attempt: 1, status: 'ended', autoRecovered: false, statusSince: 1, lastActiveAt: 1, address: A }),
+    'resumed',
+    2,
+  )
+  t.equal(s.liveSessionsOf(A), 1, 'restored ended, then resumed on replay')
+  s.replayDrop(s.get('r')!)
+  t.equal(s.liveSessionsOf(A), 0)
+  s.create('plain', s.allocateSeq(), 'o', clock.now, false, A)
+  t.equal(s.liveSessionsOf(A), 1, 'recovery creates count for their address')
+  s.clear()
+  t.equal(s.liveSessionsOf(A), 0)
+})
