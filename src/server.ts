@@ -119,7 +119,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
   const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
   if (journal instanceof FileJournal) metrics.recoverySeconds.set(journal.report.ms / 1000)
-  const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound: new Outbound(keys, secretbox, metrics) })
+  const outbound = new Outbound(keys, secretbox, metrics)
+  const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound })
   const inbound = new InboundBudget({ limit: config.maxInflightBytes, maxFrameBytes: config.maxFrameBytes, slowClientMs: config.slowClientMs, metrics, log })
   const ctx: HostContext = {
     config,
@@ -178,14 +179,13 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   })
   await registerHttpRoutes(app, ctx, state)
   const eventLoop = new EventLoopMonitor()
-  const notices = new Outbound(keys, secretbox, metrics)
   await registerAdmin(app, ctx, adminToken(config), {
     startedAt: now(),
     ready: () => state.ready(),
     eventLoop,
     notify: (connectionId, sessionId, body) => {
       const conn = registry.get(connectionId)
-      if (conn) notices.notice(conn, sessionId, body)
+      if (conn) outbound.notice(conn, sessionId, body)
     },
   })
   registerWebSocketRoute(app, ctx, registry, state)

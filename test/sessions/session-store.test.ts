@@ -4,7 +4,7 @@ import type { SessionVectors } from '../../src/vectors/index.js'
 import { captureLogger } from '../helpers/silent-logger.js'
 import { makeEngine } from '../vectors/fixtures/engine.js'
 
-function store(t: { teardown(fn: () => unknown): void }, max = 2, clock = { now: 1_000 }) {
+function store(t: { teardown(fn: () => unknown): void }, max = 2, clock = { now: 1_000 }, extra: { maxSessionsPerAddress?: number } = {}) {
   const log = captureLogger()
   const { engine } = makeEngine({}, t)
   const s = new SessionStore<SessionVectors>({
@@ -13,6 +13,7 @@ function store(t: { teardown(fn: () => unknown): void }, max = 2, clock = { now:
     maxMessageChars: 100,
     reconnectGraceMs: 1_000,
     retentionMs: 5_000,
+    ...extra,
     createVectors: (id) => engine.createSessionIndex(id),
     logger: log.logger,
     now: () => clock.now,
@@ -114,20 +115,7 @@ t.test('ended sessions are kept for retention, then dropped', async (t) => {
 })
 
 t.test('live sessions per creating address follow every status change', async (t) => {
-  const log = captureLogger()
-  const { engine } = makeEngine({}, t)
-  const clock = { now: 1_000 }
-  const s = new SessionStore<SessionVectors>({
-    maxSessions: 10,
-    maxHistory: 10,
-    maxMessageChars: 10,
-    reconnectGraceMs: 1_000,
-    retentionMs: 5_000,
-    maxSessionsPerAddress: 2,
-    createVectors: (id) => engine.createSessionIndex(id),
-    logger: log.logger,
-    now: () => clock.now,
-  })
+  const { s, clock } = store(t, 10, { now: 1_000 }, { maxSessionsPerAddress: 2 })
   const A = '10.0.0.1'
   s.reserveNew(A)
   t.equal(s.liveSessionsOf(A), 1, 'an admission counts at once')
