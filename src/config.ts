@@ -281,10 +281,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const c = out as Config
   if (c.rateLimitPerSec > 0 && c.rateLimitBurst < 1) throw new ConfigError('RATE_LIMIT_BURST must be at least 1')
   if (c.maxMetadataBytes >= c.maxFrameBytes) throw new ConfigError('MAX_METADATA_BYTES must be smaller than MAX_FRAME_BYTES')
-  // An init is fresh for INIT_CLOCK_SKEW_MS either side of its ts; its eph_pub
-  // must be remembered at least that whole span, or a captured init replays.
+  // Below one frame, the one reader let through over the budget could never complete it.
   if (c.maxInflightBytes < c.maxFrameBytes) throw new ConfigError('MAX_INFLIGHT_BYTES must be at least MAX_FRAME_BYTES')
   if (c.adminToken !== undefined && c.adminTokenFile !== undefined) throw new ConfigError('ADMIN_TOKEN and ADMIN_TOKEN_FILE are both set; set one')
+  // An init is fresh for INIT_CLOCK_SKEW_MS either side of its ts; its eph_pub
+  // must be remembered at least that whole span, or a captured init replays.
   if (c.replayWindowMs < 2 * c.initClockSkewMs) throw new ConfigError('REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS')
   return c
 }

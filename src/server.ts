@@ -160,6 +160,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     logController: new HttpLogController(),
     trustProxy: config.trustProxy,
     bodyLimit: 64 * 1024,
+    // A session id may be 128 characters, and the admin API takes one in its path (`%23<seq>` or the id itself).
+    routerOptions: { maxParamLength: 256 },
     forceCloseConnections: true,
   })
   if (config.httpRateLimitMax > 0) {

@@ -178,7 +178,7 @@ function apply(ctx: HostContext, peer: Peer, a: Accepted, { previous, moved, rec
   log.info({ event: 'key.rotated', replaced: previous === a.sessionId }, 'session key installed')
 
   const counts = { vectors: session.vectors.count, history_total: session.history.total }
-  if (created) log.info({ event: 'session.created', owner: a.clientPub }, 'session created')
+  if (created) log.info({ event: 'session.created', owner: a.clientPub, remote: peer.address }, 'session created')
   else log.info({ event: 'session.reinit', status: session.status, attempt: session.attempt, ...counts }, 'session re-initialised, state kept')
 
   const info = {

@@ -53,8 +53,8 @@ export class HostMetrics {
 
   readonly adminActions = new Counter({
     name: 'rsh_admin_actions_total',
-    help: 'Admin API actions by action (end, evict, sweep, reset), and requests refused for want of a valid token (unauthorized)',
-    labelNames: ['action'] as const,
+    help: 'Admin API actions by action (end, evict, sweep, reset) and outcome (ok, or the admin error code), and requests refused for want of a valid token (action unauthorized)',
+    labelNames: ['action', 'outcome'] as const,
     registers: [this.registry],
   })
 

@@ -3,13 +3,14 @@
 // notices clients receive, stats, bad input that changes nothing, journaled
 // actions that survive a restart, and no content or token anywhere.
 import t from 'tap'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import nacl from 'tweetnacl'
 import { SessionClient, generateIdentity, type Identity } from '@rag-session-host/client'
 import type { SessionStatusNotice } from '@rag-session-host/client/shared'
 import { loadConfig } from '../../src/config.js'
+import { segmentName } from '../../src/journal/layout.js'
 import { adminToken } from '../../src/ops/admin/token.js'
 import { startHost, type TestHost } from '../helpers/host.js'
 import { within } from '../helpers/wait.js'
@@ -98,7 +99,7 @@ t.test('auth: none and wrong are 401 (logged at warn, never the token), right is
   t.match(refused[1], { reason: 'wrong' })
   t.notOk(host.log.raw.join('').includes(TOKEN.slice(0, 12)), 'no log line carries the token')
   const metrics = await (await fetch(`${host.url}/metrics`)).text()
-  t.match(metrics, /rsh_admin_actions_total\{action="unauthorized"\} 4/)
+  t.match(metrics, /rsh_admin_actions_total\{action="unauthorized",outcome="unauthorized"\} 4/)
 })
 
 t.test('the token can come from a file (a mounted secret)', async (t) => {
@@ -200,6 +201,13 @@ t.test('a session view counts history and vectors and shows none of them', async
     t.notOk(b.includes(SECRET_CONTENT) || b.includes(SECRET_META) || b.includes('0.75'), 'no content, metadata or vector values')
     t.notOk(b.includes(c.identity.publicKey), 'not even the owner key')
   }
+  // End and evict it too, so every admin log line of a session with content is in the log.
+  t.equal((await a.call('POST', '/sessions/full/end')).status, 200)
+  t.equal((await a.call('POST', '/sweep', { body: { idle_ms: 0 } })).status, 200)
+  t.equal((await a.call('DELETE', '/sessions/full')).status, 200)
+  const log = host.log.raw.join('')
+  t.ok(host.log.events('admin.evict').length === 1 && host.log.events('admin.end').length === 1, 'the actions were logged')
+  t.notOk(log.includes(SECRET_CONTENT) || log.includes(SECRET_META) || log.includes(TOKEN), 'no log line carries content, metadata or the token')
   await c.close()
 })
 
@@ -375,6 +383,23 @@ t.test('bad input answers 400 {error: {code, message}} and changes nothing', asy
     ['POST', '/sweep', { raw: '{"idle_ms": 0' }],
     ['POST', '/sweep', { raw: 'idle_ms=0', contentType: 'application/x-www-form-urlencoded' }],
     ['POST', '/sweep', { raw: '', contentType: 'application/json' }],
+    // Written as it is meant: no coercion, nothing dropped.
+    ['POST', '/sweep', { body: { idle_ms: null } }],
+    ['POST', '/sweep', { body: { idle_ms: true } }],
+    ['POST', '/sweep', { body: { idle_ms: '5' } }],
+    ['POST', '/sweep', { body: { idle_ms: [6] } }],
+    ['POST', '/sweep', { body: { idle_ms: 5, dry_run: true } }],
+    ['POST', '/sweep', { raw: 'null' }],
+    ['GET', '/sessions?limit=0x2'],
+    ['GET', '/sessions?limit=1e1'],
+    ['GET', '/sessions?limit=%201'],
+    ['GET', '/sessions?limit=1.5'],
+    ['GET', '/sessions?limit=2&limit=3'],
+    ['GET', '/sessions?cursor='],
+    // Bodies are JSON, even where none is read.
+    ['POST', '/reset', { raw: 'garbage', contentType: 'text/plain' }],
+    ['POST', '/sessions/keep/end', { raw: 'garbage', contentType: 'text/plain' }],
+    ['DELETE', '/sessions/keep', { raw: '<x/>', contentType: 'application/xml' }],
   ]
   for (const [method, path, opts] of cases) {
     const res = await a.call(method, path, opts)
@@ -424,3 +449,52 @@ async function waitForStatus(a: Admin, status: string, n: number): Promise<any[]
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
+
+t.test('a session id of the longest allowed length can be named in the path', async (t) => {
+  const host = await startHost(t, { adminToken: TOKEN })
+  const a = admin(host)
+  const id = 'L'.repeat(128)
+  const { c } = await client(host, id)
+  t.match((await a.call('GET', `/sessions/${id}`)).body, { session_id: id, seq: 1 })
+  t.same((await a.call('DELETE', `/sessions/${id}`)).body, { dropped: 1 })
+  t.equal((await a.call('GET', `/sessions/${'L'.repeat(129)}`)).body.error.code, 'bad_request', 'one longer is no session id')
+  await c.close()
+})
+
+t.test('the HTTP rate limit counts requests without a valid token too (guessing is limited)', async (t) => {
+  const host = await startHost(t, { adminToken: TOKEN, httpRateLimitMax: 3 })
+  const a = admin(host)
+  const statuses = []
+  for (let i = 0; i < 6; i++) statuses.push((await a.call('GET', '/stats', { token: `wrong-token-${i}-0123456789` })).status)
+  t.same(statuses, [401, 401, 401, 429, 429, 429])
+  t.equal(host.log.events('admin.unauthorized').length, 3, 'and past the limit nothing is logged per guess')
+})
+
+t.test('a journal that cannot write: 503 unavailable with Retry-After, nothing changed, the refusal logged', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rsh-admin-full-'))
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }))
+  const host = await startHost(t, { adminToken: TOKEN, journalRetryMs: 60_000 }, { dataDir })
+  const a = admin(host)
+  const { c, notices } = await client(host, 'held')
+  // Every segment the writer may open next is the full disk; a snapshot rotates to the first of them now.
+  for (let i = 0; i < 500; i++) symlinkSync('/dev/full', join(dataDir, 'journal', segmentName(i + 2)))
+  await (host.server.ctx.journal as unknown as { snapshot(): Promise<void> }).snapshot()
+  await host.log.waitFor('journal.failed')
+  for (const [method, path, body] of [
+    ['POST', '/sessions/held/end', undefined],
+    ['DELETE', '/sessions/held', undefined],
+    ['POST', '/reset', undefined],
+  ] as const) {
+    const res = await a.call(method, path, body)
+    t.equal(res.status, 503, `${method} ${path}`)
+    t.equal(res.body.error.code, 'unavailable')
+    t.equal(res.headers.get('retry-after'), '60')
+  }
+  t.match(host.server.ctx.sessions.get('held'), { status: 'active' }, 'the session is as it was')
+  t.same(notices, [], 'and its client heard nothing')
+  t.match(host.log.events('admin.end'), [{ outcome: 'unavailable', session_id: 'held' }])
+  t.match(host.log.events('admin.reset'), [{ outcome: 'unavailable' }])
+  const metrics = await (await fetch(`${host.url}/metrics`)).text()
+  t.match(metrics, /rsh_admin_actions_total\{action="evict",outcome="unavailable"\} 1/)
+  await c.close()
+})

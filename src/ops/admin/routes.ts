@@ -1,13 +1,17 @@
 // The admin API's routes (docs/OPERATIONS.md#admin-api). Input is checked by
-// JSON schema before any handler runs, so bad input changes nothing; every
-// action is logged as `admin.<action>` with the caller's address and counted.
+// JSON schema before any handler runs, strictly (index.ts: no type coercion,
+// nothing dropped), so bad input changes nothing; every action is logged as
+// `admin.<action>` with the caller's address and its outcome, and counted.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { SessionStatus } from '@rag-session-host/client/shared'
 import type { HostContext, HostSession } from '../../dispatch/context.js'
-import { badRequest } from './errors.js'
+import { badRequest, toAdminError } from './errors.js'
 import { dropSession, endSession, recoverStuck, reset, type Notify } from './actions.js'
 import { DEFAULT_PAGE, MAX_PAGE, STATUSES, findSession, listSessions } from './sessions.js'
 import { hostStats, sessionView, type StatsDeps } from './views.js'
+
+/** Session ids named in one admin.sweep line (each recovered session has its own session.abandoned line too). */
+const LOGGED_IDS = 100
 
 export interface AdminRouteDeps extends StatsDeps {
   notify: Notify
@@ -24,7 +28,8 @@ const listQuery = {
   additionalProperties: false,
   properties: {
     status: { type: 'string', enum: STATUSES },
-    limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
+    // A query holds strings: digits only, so `0x2`, `1e1` and ` 1` are not numbers here.
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
     cursor: { type: 'string', minLength: 1, maxLength: 64 },
   },
 } as const
@@ -36,59 +41,100 @@ const sweepBody = {
   properties: { idle_ms: { type: 'integer', minimum: 0 } },
 } as const
 
-/**
- * Fastify's validator drops unknown properties silently; in a query that is
- * usually a typo (`?statu=detached` would list every session), so it is refused.
- */
-function onlyKnown(known: readonly string[]): (req: FastifyRequest) => Promise<void> {
-  return async (req) => {
-    const unknown = Object.keys(req.query as object).find((k) => !known.includes(k))
-    if (unknown !== undefined) throw badRequest(`unknown query parameter ${JSON.stringify(unknown.slice(0, 40))}; known: ${known.join(', ')}`)
-  }
+function pageSize(limit: string | undefined): number {
+  const n = limit === undefined ? DEFAULT_PAGE : Number(limit)
+  if (n > MAX_PAGE) throw badRequest(`limit must be from 1 to ${MAX_PAGE}`)
+  return n
 }
 
 export function registerAdminRoutes(app: FastifyInstance, ctx: HostContext, deps: AdminRouteDeps): void {
-  const act = (req: FastifyRequest, action: string, fields: Record<string, unknown>, msg: string): void => {
-    ctx.metrics.adminActions.inc({ action })
-    req.log.info({ event: `admin.${action}`, remote: req.ip, ...fields }, msg)
+  /** Runs an action and logs it, done or refused (the journal could not take it: nothing was changed). */
+  const act = async <T>(
+    req: FastifyRequest,
+    action: string,
+    fields: Record<string, unknown>,
+    msg: string,
+    run: () => Promise<T>,
+    result: (r: T) => Record<string, unknown>,
+  ): Promise<T> => {
+    let r: T
+    try {
+      r = await run()
+    } catch (err) {
+      const code = toAdminError(err).code
+      ctx.metrics.adminActions.inc({ action, outcome: code })
+      req.log.info({ event: `admin.${action}`, remote: req.ip, ...fields, outcome: code }, `${msg}: refused`)
+      throw err
+    }
+    ctx.metrics.adminActions.inc({ action, outcome: 'ok' })
+    req.log.info({ event: `admin.${action}`, remote: req.ip, ...fields, outcome: 'ok', ...result(r) }, msg)
+    return r
   }
   const ids = (s: HostSession) => ({ session_id: s.id, session_seq: s.seq })
 
   app.get('/stats', async () => hostStats(ctx, deps))
 
-  app.get<{ Querystring: { status?: SessionStatus; limit?: number; cursor?: string } }>(
-    '/sessions',
-    { schema: { querystring: listQuery }, preValidation: onlyKnown(Object.keys(listQuery.properties)) },
-    async (req) => listSessions(ctx, req.query),
+  app.get<{ Querystring: { status?: SessionStatus; limit?: string; cursor?: string } }>('/sessions', { schema: { querystring: listQuery } }, async (req) =>
+    listSessions(ctx, { ...req.query, limit: pageSize(req.query.limit) }),
   )
 
   app.get<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req) => sessionView(findSession(ctx, req.params.ref)))
 
   app.post<{ Params: { ref: string } }>('/sessions/:ref/end', { schema: { params: refParams } }, async (req) => {
     const session = findSession(ctx, req.params.ref)
-    const ended = await endSession(ctx, session, deps.notify)
-    act(req, 'end', { ...ids(session), changed: ended, connections: session.connections.size }, 'session ended by an operator')
+    await act(
+      req,
+      'end',
+      { ...ids(session), connections: session.connections.size },
+      'session ended by an operator',
+      () => endSession(ctx, session, deps.notify),
+      (changed) => ({ changed }),
+    )
     return sessionView(session)
   })
 
   app.delete<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req) => {
     const session = findSession(ctx, req.params.ref)
-    const connections = session.connections.size
-    const dropped = await dropSession(ctx, session, 'admin')
-    act(req, 'evict', { ...ids(session), dropped, connections }, 'session evicted by an operator')
+    const fields = { ...ids(session), connections: session.connections.size }
+    const dropped = await act(
+      req,
+      'evict',
+      fields,
+      'session evicted by an operator',
+      () => dropSession(ctx, session, 'admin'),
+      (d) => ({ dropped: d }),
+    )
     return { dropped: dropped ? 1 : 0 }
   })
 
   app.post<{ Body: { idle_ms: number } }>('/sweep', { schema: { body: sweepBody } }, async (req) => {
-    const abandoned = await recoverStuck(ctx, req.body.idle_ms)
-    act(req, 'sweep', { idle_ms: req.body.idle_ms, abandoned: abandoned.length, session_seqs: abandoned.map((a) => a.seq) }, 'stuck sessions recovered')
+    const abandoned = await act(
+      req,
+      'sweep',
+      { idle_ms: req.body.idle_ms },
+      'stuck sessions recovered',
+      () => recoverStuck(ctx, req.body.idle_ms),
+      // Each session also has its own session.abandoned line; this one names the first hundred.
+      (list) => ({
+        abandoned: list.length,
+        session_ids: list.slice(0, LOGGED_IDS).map((a) => a.session_id),
+        session_seqs: list.slice(0, LOGGED_IDS).map((a) => a.seq),
+      }),
+    )
     return { abandoned }
   })
 
   app.post('/reset', async (req) => {
-    const connections = ctx.connections.size
-    const dropped = await reset(ctx)
-    act(req, 'reset', { dropped, connections }, 'host reset by an operator: every session dropped')
+    const fields = { sessions: ctx.sessions.size, connections: ctx.connections.size }
+    // Each session also has its own session.dropped line (reason `reset`).
+    const dropped = await act(
+      req,
+      'reset',
+      fields,
+      'host reset by an operator: every session dropped',
+      () => reset(ctx),
+      (n) => ({ dropped: n }),
+    )
     return { dropped }
   })
 }
