@@ -14,7 +14,7 @@
 // high-water mark, so each run starts a new host), its RSS just before the
 // flood, and the time until every frame was answered. Medians over --runs.
 // Flags: --runs=3  --scenarios=inbound,outbound  --clients=200  --frame-mib=15  --requests=150  --hold=5
-import { readFileSync, readdirSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
 import { buildSessionInit, generateIdentity, openInitAck, sealRequest } from '@rag-session-host/client'
 import { startHostProcess, type HostProcess } from './host/spawn.js'
@@ -38,21 +38,6 @@ const MODES: Record<string, Record<string, string>> = {
 const BASE = { PERSIST: 'false', MAX_CONNECTIONS_PER_IP: '0', MAX_SESSIONS_PER_IP: '0', INIT_RATE_PER_IP: '0', MAX_HISTORY: String(HISTORY), HEARTBEAT_INTERVAL_MS: '600000' }
 
 const MiB = (bytes: number): number => Math.round(bytes / 2 ** 20)
-
-/** The forked host: this process's child running bench/host/child.ts. */
-function hostPid(): number {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid === process.pid && readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('child.ts')) return Number(entry)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  throw new Error('host process not found')
-}
 
 /** VmHWM (peak) and VmRSS (now) of `pid`, bytes. */
 function memory(pid: number): { peak: number; rss: number } {
@@ -151,7 +136,7 @@ for (const scenario of SCENARIOS) {
     for (let run = 0; run < RUNS; run++) {
       const host = await startHostProcess({ ...BASE, ...env })
       try {
-        const r = await SCENARIO_FNS[scenario]!(host, hostPid())
+        const r = await SCENARIO_FNS[scenario]!(host, host.pid)
         console.error(`${scenario} limits ${mode} run ${run + 1}: before ${MiB(r.before)} MiB, peak ${MiB(r.peak)} MiB, ${Math.round(r.ms)} ms, ${r.answered} answered`)
         results.push(r)
       } finally {

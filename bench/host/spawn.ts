@@ -56,6 +56,8 @@ export interface SnapshotStats {
 export type RecoveryReport = Omit<JournalRecovery, 'nextSegment' | 'damaged'>
 
 export interface HostProcess {
+  /** The host's process id (its memory can be read from /proc/<pid>/status, signals sent to it). */
+  pid: number
   url: string
   publicKey: string
   dataDir: string
@@ -106,6 +108,7 @@ export async function startHostProcess(env: Record<string, string> = {}, opts: H
   const ready = await next('ready')
   const startMs = performance.now() - t0
   return {
+    pid: child.pid!,
     url: ready.url,
     publicKey: ready.publicKey,
     dataDir,

@@ -1,7 +1,7 @@
 // bench:load's flags: node's util.parseArgs (`--flag value` and `--flag=value`),
 // then every value checked. A problem throws UsageError naming the flag; the
 // entry prints it with the usage text and exits 2.
-import { parseArgs } from 'node:util'
+import { UsageError, parseFlags } from '../lib/cli.js'
 
 export interface LoadOptions {
   /** A running host; undefined: the tool starts one itself. */
@@ -26,9 +26,7 @@ export interface LoadOptions {
   adminToken: string | undefined
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+export { UsageError }
 
 export const DEFAULT_DURATION_S = 30
 
@@ -109,12 +107,7 @@ function url(v: string | undefined): string | undefined {
 
 /** The options, or `'help'` for --help. Throws UsageError. */
 export function parseLoadArgs(argv: readonly string[]): LoadOptions | 'help' {
-  let raw: Raw
-  try {
-    raw = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
+  const raw: Raw = parseFlags(argv, OPTIONS)
   if (raw.help === true) return 'help'
   if (raw.duration !== undefined && raw.rounds !== undefined) throw new UsageError('--duration and --rounds: give one of them, not both')
   const rounds = raw.rounds === undefined ? undefined : int(raw, 'rounds', 0, 1)

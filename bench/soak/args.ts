@@ -1,8 +1,7 @@
 // bench:soak's flags: node's util.parseArgs (`--flag value` and `--flag=value`),
 // then every value checked. A problem throws UsageError (bench:load's) naming
 // the flag; the entry prints it with the usage text and exits 2.
-import { parseArgs } from 'node:util'
-import { UsageError } from '../load/args.js'
+import { UsageError, parseFlags } from '../lib/cli.js'
 
 export interface SoakOptions {
   minutes: number
@@ -66,12 +65,7 @@ function num(raw: Raw, flag: keyof typeof OPTIONS, dflt: number, min: number, ma
 
 /** The options, or `'help'` for --help. Throws UsageError. */
 export function parseSoakArgs(argv: readonly string[]): SoakOptions | 'help' {
-  let raw: Raw
-  try {
-    raw = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values
-  } catch (err) {
-    throw new UsageError((err as Error).message)
-  }
+  const raw: Raw = parseFlags(argv, OPTIONS)
   if (raw.help === true) return 'help'
   const minutes = num(raw, 'minutes', 10, 0, Infinity, { minExclusive: true })
   const warmupMinutes = num(raw, 'warmup-minutes', 2, 0, Infinity)

@@ -3,7 +3,7 @@
 // session and open a new one all along, a sample of the host's memory every
 // --sample-s, the growth after the warm-up, the verdict, and on a fail (or
 // with --heap-diff) a diff of two heap snapshots of the host.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,22 +29,6 @@ export const SOAK_ENV = {
   RETENTION_MS: '30000',
   RECONNECT_GRACE_MS: '30000',
   SWEEP_INTERVAL_MS: '1000',
-}
-
-/** The host process: a child of this one whose command line runs bench/host/child.ts. */
-export function findHostPid(): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid !== process.pid) continue
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('bench/host/child.ts')) return Number(d)
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined
 }
 
 function vmRssMiB(pid: number | undefined): number | null {
@@ -74,7 +58,7 @@ export async function runSoak(opts: SoakOptions, io: Io): Promise<number> {
     rmSync(diagDir, { recursive: true, force: true })
     return 1
   }
-  const pid = findHostPid()
+  const pid = host.pid
   const metricsUrl = `${endpoints(host.url).hostInfoUrl.replace(/\/v1\/host$/, '')}/metrics`
   const getMetrics = async (): Promise<string> => {
     const res = await fetch(metricsUrl, { signal: AbortSignal.timeout(120_000) })
