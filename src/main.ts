@@ -1,5 +1,6 @@
 // Entry point: read and validate the configuration, start the host, and shut
 // it down gracefully on SIGTERM/SIGINT (or an uncaught fault).
+import { secretbox } from './crypto/secretbox.js'
 import type { Logger } from 'pino'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './ops/logger.js'
@@ -50,6 +51,7 @@ log.info(
     public_key: server.ctx.identity.publicKeyBase64,
     key_source: server.ctx.identity.source,
     max_sessions: config.maxSessions,
+    secretbox: secretbox.name,
   },
   `rag-session-host listening on ${url}`,
 )

@@ -10,7 +10,7 @@ import type { Config } from './config.js'
 import { loadHostIdentity, type HostIdentity } from './crypto/host-identity.js'
 import { KeyStore } from './crypto/key-store.js'
 import { ReplayCache } from './crypto/replay-cache.js'
-import { SecretboxOffload } from './crypto/secretbox.js'
+import { FrameOffload } from './dispatch/frame-offload.js'
 import { ChangeQueue } from './dispatch/change-queue.js'
 import type { HostContext } from './dispatch/context.js'
 import { FileJournal, NoJournal, type Journal } from './journal/journal.js'
@@ -117,9 +117,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     : new NoJournal()
   const keys = new KeyStore()
   const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
-  const secretbox = new SecretboxOffload(config.cryptoOffloadBytes)
+  const offload = new FrameOffload(config.cryptoOffloadBytes)
   if (journal instanceof FileJournal) metrics.recoverySeconds.set(journal.report.ms / 1000)
-  const outbound = new Outbound(keys, secretbox, metrics)
+  const outbound = new Outbound(keys, offload, metrics)
   const registry = new ConnectionRegistry({ keys, sessions, metrics, outbound })
   const inbound = new InboundBudget({ limit: config.maxInflightBytes, maxFrameBytes: config.maxFrameBytes, slowClientMs: config.slowClientMs, metrics, log })
   const ctx: HostContext = {
@@ -129,7 +129,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     replays,
     sessions,
     vectors,
-    secretbox,
+    offload,
     metrics,
     journal,
     changes: new ChangeQueue(),
@@ -218,7 +218,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await journal.close().catch((err: unknown) => log.error({ event: 'journal.close_failed', err }, 'journal flush at shutdown failed'))
       sessions.clear()
       eventLoop.close()
-      await Promise.all([vectors.close(), secretbox.close()])
+      await Promise.all([vectors.close(), offload.close()])
       log.info({ event: 'host.stopped' }, 'host stopped')
     })())
 

@@ -36,7 +36,7 @@ export { backoffDelay, backoffCeiling, type BackoffOptions } from './backoff.js'
 export { endpoints, type Endpoints } from './endpoints.js'
 export { fetchHostInfo, parseHostInfo } from './host-info.js'
 export { Emitter } from './emitter.js'
-export type { InitCrypto, FrameCrypto, Ephemeral } from './crypto/types.js'
+export type { InitCrypto, FrameCrypto, Ephemeral, Secretbox } from './crypto/types.js'
 export { initSignatureText, isSessionId, PROTOCOL_VERSION, ERROR_CODES } from './shared/index.js'
 export type {
   HostInfo,

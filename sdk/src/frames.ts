@@ -3,13 +3,15 @@
 // to craft good frames and deliberately bad ones (a reused nonce, a changed
 // byte, a signature over the wrong text). Crypto comes from the platform
 // (native in Node, tweetnacl in browsers), so all of this is synchronous.
+// Every box goes through the platform's secretbox (sodium-native in Node
+// when it is installed), which makes the same bytes as tweetnacl.
 import nacl from 'tweetnacl'
 import type { BoxKeyPair, Ephemeral, InitCrypto } from './crypto/types.js'
 import { platform } from './platform.js'
 import { decodeBase64, decodeUtf8, encodeBase64, encodeUtf8 } from './shared/encoding.js'
 import { isObject } from './shared/json.js'
 import { counterNonce, randomBytes, randomNonce } from './shared/nonce.js'
-import { KEY_BYTES, NONCE_BYTES, MAC_BYTES } from './shared/sizes.js'
+import { KEY_BYTES, NONCE_BYTES } from './shared/sizes.js'
 import { initSignatureText, type EncryptedFrame, type SessionInitFrame, type SessionInitInfo, type SessionInitPayload } from './shared/messages.js'
 import { HostError } from './errors.js'
 
@@ -58,7 +60,8 @@ export function boxPayload(payload: unknown, hostPublicKey: Uint8Array, eph: Uin
 /** Boxes `payload` with a box key (nacl.box.before's) and wipes the key. */
 function boxWith(payload: unknown, boxKey: Uint8Array, nonce: Uint8Array): { nonce: string; ciphertext: string } {
   const bytes = payload instanceof Uint8Array ? payload : encodeUtf8(JSON.stringify(payload))
-  const box = nacl.box.after(bytes, nonce, boxKey)
+  // nacl.box.after is secretbox under the box key.
+  const box = platform().secretbox.seal(bytes, nonce, boxKey)
   boxKey.fill(0)
   return { nonce: encodeBase64(nonce), ciphertext: encodeBase64(box) }
 }
@@ -164,7 +167,7 @@ export function openSealed(frame: unknown, key: Uint8Array): Record<string, unkn
   if (!nonce) throw bad('sealed frame with a malformed nonce')
   const box = decodeBase64(frame.ciphertext)
   if (!box) throw bad('sealed frame with malformed base64')
-  const plaintext = box.length < MAC_BYTES ? null : nacl.secretbox.open(box, nonce, key)
+  const plaintext = platform().secretbox.open(box, nonce, key)
   if (!plaintext) throw new HostError('decrypt_failed', 'sealed frame does not open with the session key', { requestId, retryable: false })
   const text = decodeUtf8(plaintext)
   let value: unknown
@@ -196,7 +199,7 @@ export function openInitAck(ack: unknown, sessionKey: Uint8Array): SessionInitIn
 /** `{nonce, ciphertext}` of `secretbox(utf8(JSON(value)), nonce, key)`; `value` may be raw bytes. */
 export function sealJson(value: unknown, key: Uint8Array, nonce: Uint8Array): { nonce: string; ciphertext: string } {
   const bytes = value instanceof Uint8Array ? value : encodeUtf8(JSON.stringify(value))
-  return { nonce: encodeBase64(nonce), ciphertext: encodeBase64(nacl.secretbox(bytes, nonce, key)) }
+  return { nonce: encodeBase64(nonce), ciphertext: encodeBase64(platform().secretbox.seal(bytes, nonce, key)) }
 }
 
 export interface SealRequestOptions {

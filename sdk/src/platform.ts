@@ -1,7 +1,7 @@
 // What differs between Node and browsers, behind one small interface. Each
 // entry point (index.node.ts, index.browser.ts) installs its platform once
 // when it is imported; everything else asks platform() for it.
-import type { FrameCrypto, InitCrypto } from './crypto/types.js'
+import type { FrameCrypto, InitCrypto, Secretbox } from './crypto/types.js'
 
 /** The part of the WHATWG WebSocket the SDK uses; `ws` in Node implements it too. */
 export interface WebSocketLike {
@@ -20,6 +20,8 @@ export interface Platform {
   readonly frameCrypto: FrameCrypto
   /** The crypto a SessionClient's inits use (possibly asynchronous). */
   readonly initCrypto: InitCrypto
+  /** Seals and opens every message (synchronous, like the frame building blocks). */
+  readonly secretbox: Secretbox
   createWebSocket(url: string): WebSocketLike
   /** Calls `listener` when the page is being closed; returns the unsubscribe. Absent outside browsers. */
   onPageHide?(listener: () => void): () => void

@@ -193,6 +193,11 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     return platform().initCrypto.name
   }
 
+  /** Which secretbox seals and opens the client's messages: "sodium" (libsodium, in Node when its optional package loads) or "tweetnacl". */
+  get secretboxBackend(): string {
+    return platform().secretbox.name
+  }
+
   /**
    * Binds `sessionId` to this connection with a fresh ephemeral key and a
    * fresh session key K (creating the session if it does not exist). Calling

@@ -6,9 +6,11 @@
 import { isRequestId, decodeBase64, decodeUtf8, NONCE_BYTES } from '@rag-session-host/client/shared'
 import { openBase64 } from './secretbox.js'
 
-export type Preopened =
+export type Preopened<P = never> =
   /** The frame is an encrypted_message for `sessionId` whose box opened with `key`. */
   | { kind: 'opened'; id: string; nonce: Uint8Array; plaintext: Uint8Array }
+  /** The same, its plaintext read by the caller's `prepare` here too (the plaintext itself is not kept). */
+  | { kind: 'prepared'; id: string; nonce: Uint8Array; prepared: P }
   /** Such a frame whose box did not open (or whose ciphertext is not base64). */
   | { kind: 'unopened'; id: string; reason: 'malformed' | 'failed' }
   /** Any other JSON object: the dispatcher handles it as usual. */
@@ -16,7 +18,8 @@ export type Preopened =
   /** Not UTF-8, not JSON, or not an object. */
   | { kind: 'invalid'; reason: 'utf8' | 'json' | 'object' }
 
-export function preopenFrame(bytes: Uint8Array, sessionId: string, key: Uint8Array): Preopened {
+/** `prepare`, when given, reads an opened plaintext on the same thread (the dispatcher's parse and checks: dispatch/plaintext.ts). */
+export function preopenFrame<P = never>(bytes: Uint8Array, sessionId: string, key: Uint8Array, prepare?: (plaintext: Uint8Array) => P): Preopened<P> {
   const text = decodeUtf8(bytes)
   if (text === undefined) return { kind: 'invalid', reason: 'utf8' }
   let value: unknown
@@ -32,5 +35,6 @@ export function preopenFrame(bytes: Uint8Array, sessionId: string, key: Uint8Arr
   if (!ours) return { kind: 'frame', frame }
   const opened = openBase64(frame.ciphertext as string, nonce, key)
   const id = frame.id as string
-  return opened.ok ? { kind: 'opened', id, nonce, plaintext: opened.plaintext } : { kind: 'unopened', id, reason: opened.reason }
+  if (!opened.ok) return { kind: 'unopened', id, reason: opened.reason }
+  return prepare ? { kind: 'prepared', id, nonce, prepared: prepare(opened.plaintext) } : { kind: 'opened', id, nonce, plaintext: opened.plaintext }
 }

@@ -6,7 +6,7 @@ import type { HostIdentity } from '../crypto/host-identity.js'
 import type { Journal } from '../journal/journal.js'
 import type { KeyStore } from '../crypto/key-store.js'
 import type { ReplayCache } from '../crypto/replay-cache.js'
-import type { SecretboxOffload } from '../crypto/secretbox.js'
+import type { FrameOffload } from './frame-offload.js'
 import type { HostMetrics } from '../ops/metrics.js'
 import type { SessionStore } from '../sessions/session-store.js'
 import type { Session } from '../sessions/session.js'
@@ -32,7 +32,7 @@ export interface HostContext {
   readonly replays: ReplayCache
   readonly sessions: SessionStore<SessionVectors>
   readonly vectors: VectorEngine
-  readonly secretbox: SecretboxOffload
+  readonly offload: FrameOffload
   readonly metrics: HostMetrics
   /** Where changes are made durable before they are applied. */
   readonly journal: Journal

@@ -1,16 +1,18 @@
 // encrypted_message (PROTOCOL.md §3): the envelope checks in the contract's order (§3.3),
 // answered in plaintext; then the operation, answered with a `<type>Response`
 // to be sealed (§3.4). Every request with an id gets exactly one reply.
-import { decodeBase64, decodeUtf8, nonceCounter } from '@rag-session-host/client/shared'
+import { decodeBase64, nonceCounter } from '@rag-session-host/client/shared'
 import type { Preopened } from '../crypto/frame-preopen.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
-import { frameId, isObject, parseEnvelope, parseJson, type JsonObject } from '../protocol/inbound.js'
+import { frameId, isObject, parseEnvelope, type JsonObject } from '../protocol/inbound.js'
+import type { CheckedItems } from '../vectors/item-check.js'
 import { encodeOperationReply, operationFailed, operationSucceeded, type OperationReply } from '../protocol/replies.js'
 import type { HostContext, HostSession, Peer } from './context.js'
 import { commitThen } from './commit.js'
 import { findOperation } from './operations/index.js'
 import { isPendingChange, type OperationResult } from './operations/operation.js'
+import { parsePlaintext, type PreparedPlaintext } from './plaintext.js'
 import type { Notice, Outcome } from './outcome.js'
 import { rejectFrame } from './reject.js'
 
@@ -20,7 +22,7 @@ interface Unboxed {
   sessionId: string
   /** The key the box was tried with; undefined when the connection holds none for `sessionId`. */
   key: ConnectionKey | undefined
-  box: { ok: true; nonce: Uint8Array; plaintext: Uint8Array } | { ok: false; reason: 'malformed' | 'failed' }
+  box: { ok: true; nonce: Uint8Array; plaintext: Uint8Array | PreparedPlaintext } | { ok: false; reason: 'malformed' | 'failed' }
 }
 
 interface Opened {
@@ -28,10 +30,12 @@ interface Opened {
   key: ConnectionKey
   session: HostSession
   request: JsonObject & { type: string }
+  /** An upload's items, checked already on the worker (in place of `request.vectors`). */
+  items: CheckedItems | undefined
 }
 
 /** A frame parsed here, or one the worker parsed and tried to open with the connection's key (see crypto/frame-preopen.ts). */
-export type EnvelopeSource = { frame: JsonObject } | { key: ConnectionKey; pre: Extract<Preopened, { kind: 'opened' | 'unopened' }> }
+export type EnvelopeSource = { frame: JsonObject } | { key: ConnectionKey; pre: Extract<Preopened<PreparedPlaintext>, { kind: 'opened' | 'prepared' | 'unopened' }> }
 
 /** The inline path: the envelope's shape, the key, then secretbox (which itself goes to the worker for a large box). */
 async function unbox(ctx: HostContext, peer: Peer, frame: JsonObject): Promise<Unboxed> {
@@ -39,13 +43,16 @@ async function unbox(ctx: HostContext, peer: Peer, frame: JsonObject): Promise<U
   const key = ctx.keys.get(peer.id, sessionId)
   // Without a key there is no box to open; its base64 is checked all the same, since a malformed ciphertext outranks no_session.
   if (!key) return { requestId, sessionId, key, box: { ok: false, reason: decodeBase64(ciphertext) ? 'failed' : 'malformed' } }
-  const opened = await ctx.secretbox.open(ciphertext, nonce, key.key)
+  const opened = await ctx.offload.open(ciphertext, nonce, key.key, peer.id)
   return { requestId, sessionId, key, box: opened.ok ? { ok: true, nonce, plaintext: opened.plaintext } : opened }
 }
 
 /** The worker's path: it found the envelope well formed and addressed to `key`'s session. */
 function unboxedByWorker({ key, pre }: Extract<EnvelopeSource, { pre: unknown }>): Unboxed {
-  const box = pre.kind === 'opened' ? ({ ok: true, nonce: pre.nonce, plaintext: pre.plaintext } as const) : ({ ok: false, reason: pre.reason } as const)
+  const box =
+    pre.kind === 'unopened'
+      ? ({ ok: false, reason: pre.reason } as const)
+      : ({ ok: true, nonce: pre.nonce, plaintext: pre.kind === 'prepared' ? pre.prepared : pre.plaintext } as const)
   return { requestId: pre.id, sessionId: key.sessionId, key, box }
 }
 
@@ -58,9 +65,9 @@ function accept(ctx: HostContext, u: Unboxed): Opened {
   // Only a frame that decrypts moves the counter, whatever its plaintext holds (§3.2).
   if (!ctx.keys.advance(u.key, nonceCounter(u.box.nonce))) throw new ProtocolError('replayed', 'the nonce counter did not increase')
 
-  const text = decodeUtf8(u.box.plaintext)
-  const parsed = text === undefined ? undefined : parseJson(text)
-  if (!parsed?.ok || !isObject(parsed.value)) throw badRequest('the plaintext must be a JSON object')
+  const plaintext = u.box.plaintext
+  const parsed = plaintext instanceof Uint8Array ? parsePlaintext(plaintext) : plaintext
+  if (!parsed.ok || !isObject(parsed.value)) throw badRequest('the plaintext must be a JSON object')
   const request = parsed.value
   if (typeof request.type !== 'string') throw badRequest('the request must have a string type')
   if (request.id !== u.requestId) throw badRequest("the request id must equal the envelope's id")
@@ -68,7 +75,7 @@ function accept(ctx: HostContext, u: Unboxed): Opened {
   // A key is wiped the moment its session is dropped, so a current key's session is there.
   const session = ctx.sessions.get(u.sessionId)
   if (!session) throw new Error('a current key for a session the store does not hold')
-  return { requestId: u.requestId, key: u.key, session, request: request as JsonObject & { type: string } }
+  return { requestId: u.requestId, key: u.key, session, request: request as JsonObject & { type: string }, items: parsed.items }
 }
 
 export async function handleEncryptedMessage(ctx: HostContext, peer: Peer, source: EnvelopeSource, throttleMs: number): Promise<Outcome> {
@@ -81,7 +88,7 @@ export async function handleEncryptedMessage(ctx: HostContext, peer: Peer, sourc
   return run(ctx, peer, opened, throttleMs)
 }
 
-async function run(ctx: HostContext, peer: Peer, { requestId, key, session, request }: Opened, throttleMs: number): Promise<Outcome> {
+async function run(ctx: HostContext, peer: Peer, { requestId, key, session, request, items }: Opened, throttleMs: number): Promise<Outcome> {
   const startedAt = process.hrtime.bigint()
   const log = peer.log.child({ session_id: session.id, session_seq: session.seq, req_id: requestId })
   const op = findOperation(request.type)
@@ -92,7 +99,7 @@ async function run(ctx: HostContext, peer: Peer, { requestId, key, session, requ
     if (throttleMs > 0) throw new ProtocolError('rate_limited', 'too many requests on this connection', throttleMs)
     if (!op) throw badRequest('unknown operation')
     ctx.sessions.touch(session)
-    const opCtx = { host: ctx, peer, session, request, log }
+    const opCtx = { host: ctx, peer, session, request, items, log }
     const perform = (): OperationResult | Promise<OperationResult> => {
       // Checked in the session's turn: a change queued before this one may have ended it.
       if (op.changesSession && session.ended) throw new ProtocolError('session_ended', 'the session has ended; it is read-only')

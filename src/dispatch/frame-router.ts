@@ -4,6 +4,7 @@
 import { decodeUtf8 } from '@rag-session-host/client/shared'
 import type { Preopened } from '../crypto/frame-preopen.js'
 import type { ConnectionKey } from '../crypto/key-store.js'
+import type { PreparedPlaintext } from './plaintext.js'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { frameId, isObject, parseJson, type JsonObject } from '../protocol/inbound.js'
 import type { HostContext, Peer } from './context.js'
@@ -19,10 +20,12 @@ const INVALID = {
 } as const
 
 /** The worker's reading of a large frame; undefined (parse inline instead) if the worker failed. */
-async function preopen(ctx: HostContext, peer: Peer, data: Buffer, key: ConnectionKey): Promise<Preopened | undefined> {
+async function preopen(ctx: HostContext, peer: Peer, data: Buffer, key: ConnectionKey): Promise<Preopened<PreparedPlaintext> | undefined> {
   try {
-    const pre = await ctx.secretbox.preopen(data, key.sessionId, key.key)
-    ctx.metrics.offloadedFrames.inc({ outcome: pre.kind })
+    const { maxBatch, maxDims, maxMetadataBytes } = ctx.config
+    const pre = await ctx.offload.preopen(data, key.sessionId, key.key, { maxBatch, maxDims, maxMetadataBytes }, peer.id)
+    // 'prepared' is an opened box whose plaintext was read there too: still 'opened' to operators.
+    ctx.metrics.offloadedFrames.inc({ outcome: pre.kind === 'prepared' ? 'opened' : pre.kind })
     return pre
   } catch (err) {
     ctx.metrics.offloadedFrames.inc({ outcome: 'failed' })
@@ -48,7 +51,8 @@ export async function routeFrame(ctx: HostContext, peer: Peer, data: Buffer, isB
   if (isBinary) return reject(null, badRequest('binary frames are not accepted; send JSON text'), 'binary')
 
   // A large frame on a connection holding a key is parsed and opened on the
-  // worker: parsing a multi-megabyte envelope here would stall every connection.
+  // worker, and its plaintext read there: parsing a multi-megabyte envelope
+  // and its request here would stall every connection.
   const key = data.length >= ctx.config.cryptoOffloadBytes ? ctx.keys.entryOf(peer.id) : undefined
   const pre = key ? await preopen(ctx, peer, data, key) : undefined
   if (key && pre && pre.kind !== 'frame') {

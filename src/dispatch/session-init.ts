@@ -1,6 +1,5 @@
 // encrypted_session_init (PROTOCOL.md §2.2): every check in the contract's order, and
 // nothing changes until all of them have passed.
-import nacl from 'tweetnacl'
 import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
 import {
   decodeBase64,
@@ -14,6 +13,7 @@ import {
   isSessionId,
 } from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
+import { secretbox } from '../crypto/secretbox.js'
 import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
 import type { JournalRecord } from '../journal/journal.js'
 import { commitThen } from './commit.js'
@@ -53,7 +53,7 @@ function check(ctx: HostContext, peer: Peer, frame: JsonObject): Accepted {
   let opened: Uint8Array | null = null
   try {
     const shared = boxBefore(ephPub, ctx.identity.privateKey)
-    opened = nacl.box.open.after(box, nonce, shared)
+    opened = secretbox.open(box, nonce, shared) // box.open.after is secretbox under the box key
     shared.fill(0)
   } catch {
     opened = null // a low-order eph_pub has no shared key: it cannot open

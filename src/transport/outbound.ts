@@ -5,7 +5,8 @@
 // request still gets exactly one reply (PROTOCOL.md §3.4).
 import { encodeUtf8, type SessionStatusNotice } from '@rag-session-host/client/shared'
 import type { ConnectionKey, KeyStore } from '../crypto/key-store.js'
-import { sealBase64, type SecretboxOffload } from '../crypto/secretbox.js'
+import { sealBase64 } from '../crypto/secretbox.js'
+import type { FrameOffload } from '../dispatch/frame-offload.js'
 import type { Reply } from '../dispatch/outcome.js'
 import type { HostMetrics } from '../ops/metrics.js'
 import { ProtocolError } from '../protocol/errors.js'
@@ -27,7 +28,7 @@ const sessionGone = (during: string): ProtocolError => new ProtocolError('no_ses
 export class Outbound {
   constructor(
     private readonly keys: KeyStore,
-    private readonly secretbox: SecretboxOffload,
+    private readonly offload: FrameOffload,
     private readonly metrics: HostMetrics,
   ) {}
 
@@ -64,7 +65,7 @@ export class Outbound {
     let sealed: Sealed | undefined
     try {
       // Checked before sealing (a wiped key seals nothing the client can open) and after (it may go while the worker seals).
-      if (this.keys.isCurrent(key)) sealed = await this.secretbox.seal(plaintext, key.key)
+      if (this.keys.isCurrent(key)) sealed = await this.offload.seal(plaintext, key.key, conn.id)
     } catch (err) {
       if (!conn.open) return log.debug({ event: 'reply.dropped', op }, 'reply not sealed; the socket is closing')
       log.error({ event: 'reply.fault', op, err }, 'could not seal the reply')

@@ -11,11 +11,18 @@ import type { HnswPool } from './hnsw-pool.js'
 import { IndexLifecycle, type IndexState } from './index-lifecycle.js'
 import { VectorStore, type StoreView } from './store.js'
 import type { ClearResult, DeleteResult, IndexTuning, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
-import { planUpload } from './upload-plan.js'
-import { optional, readK, readThreshold, readVector, Rejected, Scratch } from './validate.js'
+import { checkItems, type CheckedItems } from './item-check.js'
+import { planUpload, type Accepted } from './upload-plan.js'
+import { optional, readK, readThreshold, readVector, Rejected } from './validate.js'
 
-/** Unit vectors of the upload in progress (uploads are synchronous, so one for all sessions). Kept up to 8 MB. */
-const scratch = new Scratch(2 << 20)
+/** The accepted unit vectors, packed: the checked array itself when every item was accepted (the usual case), else a copy. */
+function packUnits(items: CheckedItems, accepted: readonly Accepted[], dims: number): Float32Array {
+  const all = items.units.subarray(0, items.starts[items.starts.length - 1])
+  if (accepted.length === items.ids.length && all.length === accepted.length * dims) return all
+  const units = new Float32Array(accepted.length * dims)
+  accepted.forEach((a, i) => units.set(a.unit, i * dims))
+  return units
+}
 
 /** An upload's accepted items, as stored (unit vectors, `dims` values each, packed in `units`): what is journaled and applied. */
 export interface VectorBatch {
@@ -28,8 +35,12 @@ export interface VectorBatch {
 
 export interface SessionVectors {
   upload(request: Record<string, unknown>): UploadResult
-  /** Checks an upload against the state now, changing nothing: the batch to apply, and the items refused. */
-  prepareUpload(request: Record<string, unknown>): { batch: VectorBatch; rejected: UploadResult['rejected'] }
+  /**
+   * Checks an upload against the state now, changing nothing: the batch to
+   * apply, and the items refused. `checked`: its items' stateless checks, run
+   * already (on the frame worker) in place of `request.vectors`.
+   */
+  prepareUpload(request: Record<string, unknown>, checked?: CheckedItems): { batch: VectorBatch; rejected: UploadResult['rejected'] }
   applyUpload(batch: VectorBatch): Omit<UploadResult, 'rejected'>
   /** The ids a deleteVectors names (checked, de-duplicated). */
   prepareDelete(request: Record<string, unknown>): string[]
@@ -105,27 +116,23 @@ export class SessionVectorsImpl implements SessionVectors {
     return { ...this.applyUpload(batch), rejected }
   }
 
-  prepareUpload(request: Record<string, unknown>): { batch: VectorBatch; rejected: UploadResult['rejected'] } {
+  prepareUpload(request: Record<string, unknown>, checked?: CheckedItems): { batch: VectorBatch; rejected: UploadResult['rejected'] } {
     this.#live()
     const { limits } = this.#ctx
-    const items = request.vectors
-    if (!Array.isArray(items)) throw badRequest('vectors must be an array')
-    if (items.length > limits.maxBatch) throw limitExceeded(`more than ${limits.maxBatch} vectors in one request`)
     const replace = optional(request.replace) ?? false
-    if (typeof replace !== 'boolean') throw badRequest('replace must be a boolean')
-    try {
-      const store = this.#store
-      const budget = { limits, othersBytes: this.#ctx.usedBytes - store.bytes, maxVectorBytes: this.#ctx.maxVectorBytes }
-      const { accepted, rejected, dims } = planUpload(items, replace, store, budget, scratch.take)
-      // Packed out of the shared scratch: the batch outlives this call (the journal write).
-      const d = dims ?? 0
-      const units = new Float32Array(accepted.length * d)
-      accepted.forEach((a, i) => units.set(a.unit, i * d))
-      const batch: VectorBatch = { replace, dims: d, ids: accepted.map((a) => a.id), meta: accepted.map((a) => a.meta), units }
-      return { batch, rejected }
-    } finally {
-      scratch.reset()
+    if (!checked) {
+      const items = request.vectors
+      if (!Array.isArray(items)) throw badRequest('vectors must be an array')
+      if (items.length > limits.maxBatch) throw limitExceeded(`more than ${limits.maxBatch} vectors in one request`)
     }
+    if (typeof replace !== 'boolean') throw badRequest('replace must be a boolean')
+    const items = checked ?? checkItems(request.vectors as unknown[], limits)
+    const store = this.#store
+    const budget = { limits, othersBytes: this.#ctx.usedBytes - store.bytes, maxVectorBytes: this.#ctx.maxVectorBytes }
+    const { accepted, rejected, dims } = planUpload(items, replace, store, budget)
+    const d = dims ?? 0
+    const batch: VectorBatch = { replace, dims: d, ids: accepted.map((a) => a.id), meta: accepted.map((a) => a.meta), units: packUnits(items, accepted, d) }
+    return { batch, rejected }
   }
 
   applyUpload(batch: VectorBatch): Omit<UploadResult, 'rejected'> {

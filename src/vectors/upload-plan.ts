@@ -2,10 +2,10 @@
 // order, against the state the request will produce (after a replace the
 // session starts empty), the session's limits and the host-wide byte budget.
 // Nothing is changed here; the session applies the accepted items afterwards.
+// The per-item checks that need no state ran before (item-check.ts).
 import type { Rejection } from '@rag-session-host/client/shared'
-import { isPlainObject } from './json-equal.js'
+import type { CheckedItems } from './item-check.js'
 import type { Metadata, VectorLimits } from './types.js'
-import { checkId, readMetadata, readVector, Rejected, type Alloc } from './validate.js'
 
 export interface Accepted {
   id: string
@@ -35,24 +35,32 @@ export interface UploadPlan {
   dims: number | null
 }
 
-/** `alloc` gives the arrays the unit vectors go into (uploads pass a reused scratch). */
-export function planUpload(items: readonly unknown[], replace: boolean, base: UploadBase, budget: UploadBudget, alloc: Alloc): UploadPlan {
+/** `checked` holds the stateless checks of every item (item-check.ts); the unit vectors of `accepted` are views into it. */
+export function planUpload(checked: CheckedItems, replace: boolean, base: UploadBase, budget: UploadBudget): UploadPlan {
   const { limits } = budget
+  const { ids, early, late, meta, starts, units } = checked
   const rejected: Rejection[] = []
   const accepted: Accepted[] = []
   const takenIds = new Set<string>()
   let dims = replace ? null : base.dims
   let count = replace ? 0 : base.count
   let sessionBytes = replace ? 0 : base.bytes
-  for (const item of items) {
-    if (!isPlainObject(item) || typeof item.id !== 'string') {
-      rejected.push({ id: null, code: 'invalid_id', message: 'item must be an object with a string id' })
+  for (let i = 0; i < ids.length; i++) {
+    // In §4.1's order: id and vector, dimension, metadata; then the limits.
+    const first = early[i]
+    if (first) {
+      rejected.push({ id: ids[i] ?? null, code: first.code, message: first.message })
       continue
     }
-    const id = item.id
-    const verdict = judge(item, dims, limits, alloc)
-    if (verdict instanceof Rejected) {
-      rejected.push({ id, code: verdict.code, message: verdict.message })
+    const id = ids[i]! // an item that passed the id check has one
+    const length = starts[i + 1]! - starts[i]!
+    if (dims !== null && length !== dims) {
+      rejected.push({ id, code: 'dimension_mismatch', message: `vector has ${length} values, the session's vectors have ${dims}` })
+      continue
+    }
+    const second = late[i]
+    if (second) {
+      rejected.push({ id, code: second.code, message: second.message })
       continue
     }
     const isNew = !takenIds.has(id) && (replace || !base.has(id))
@@ -61,7 +69,7 @@ export function planUpload(items: readonly unknown[], replace: boolean, base: Up
         rejected.push({ id, code: 'limit_exceeded', message: `session holds ${limits.maxVectorsPerSession} vectors already` })
         continue
       }
-      const cost = verdict.unit.length * 4
+      const cost = length * 4
       if (budget.othersBytes + sessionBytes + cost > budget.maxVectorBytes) {
         rejected.push({ id, code: 'limit_exceeded', message: 'host vector memory budget exhausted' })
         continue
@@ -70,22 +78,8 @@ export function planUpload(items: readonly unknown[], replace: boolean, base: Up
       sessionBytes += cost
       takenIds.add(id)
     }
-    dims ??= verdict.unit.length
-    accepted.push({ id, unit: verdict.unit, meta: verdict.meta })
+    dims ??= length
+    accepted.push({ id, unit: units.subarray(starts[i], starts[i + 1]), meta: meta[i]! })
   }
   return { accepted, rejected, dims }
-}
-
-/** Per-item checks in the order of §4.1: id, vector, dimension, metadata. */
-function judge(item: Record<string, unknown>, dims: number | null, limits: VectorLimits, alloc: Alloc): Rejected | { unit: Float32Array; meta: Metadata } {
-  const bad = checkId(item.id)
-  if (bad) return bad
-  const unit = readVector(item, limits.maxDims, alloc)
-  if (unit instanceof Rejected) return unit
-  if (dims !== null && unit.length !== dims) {
-    return new Rejected('dimension_mismatch', `vector has ${unit.length} values, the session's vectors have ${dims}`)
-  }
-  const meta = readMetadata(item.metadata, limits.maxMetadataBytes)
-  if (meta instanceof Rejected) return meta
-  return { unit, meta }
 }

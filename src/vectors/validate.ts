@@ -74,41 +74,6 @@ export type Alloc = (length: number) => Float32Array
 const fresh: Alloc = (length) => new Float32Array(length)
 
 /**
- * Views into one Float32Array reused from request to request, for the unit
- * vectors of an upload: they live only until the upload copies them into the
- * store, within one synchronous call. One allocation instead of one per
- * vector (a 1 000 x 384 upload made 1.5 MB of short-lived ArrayBuffers,
- * which count as external memory and bring V8's full collections forward).
- */
-export class Scratch {
-  #buf = new Float32Array(0)
-  #used = 0
-  readonly #keep: number
-
-  /** `keep`: largest buffer (in values) kept between uploads. */
-  constructor(keep: number) {
-    this.#keep = keep
-  }
-
-  readonly take: Alloc = (length) => {
-    if (this.#used + length > this.#buf.length) {
-      // Views already handed out keep the old buffer alive until the upload ends.
-      this.#buf = new Float32Array(Math.max(length, 2 * this.#buf.length, 1 << 16))
-      this.#used = 0
-    }
-    const view = this.#buf.subarray(this.#used, this.#used + length)
-    this.#used += length
-    return view
-  }
-
-  /** Call when the views are no longer needed. */
-  reset(): void {
-    this.#used = 0
-    if (this.#buf.length > this.#keep) this.#buf = new Float32Array(0)
-  }
-}
-
-/**
  * Strict base64 of little-endian float32 values -> Float32Array, or undefined.
  * On little-endian hosts the bytes are decoded straight into the result (no
  * intermediate buffer, no per-value DataView read: ~1.5x faster per vector);

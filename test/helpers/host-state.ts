@@ -10,12 +10,12 @@ export async function requestsCounted(host: TestHost, op: string): Promise<numbe
 }
 
 /**
- * Gives the host's secretbox worker one long seal (by default 64 MiB, most of
+ * Gives the host's frame worker one long seal (by default 64 MiB, most of
  * a second of work), so whatever the host hands the worker next waits behind it.
  * Resolves with 'sealed', or with the error if the worker stops first.
  */
 export function occupySecretboxWorker(host: TestHost, bytes = 64 * 1024 * 1024): Promise<'sealed' | Error> {
-  return host.server.ctx.secretbox.seal(new Uint8Array(bytes), new Uint8Array(32)).then(
+  return host.server.ctx.offload.seal(new Uint8Array(bytes), new Uint8Array(32)).then(
     () => 'sealed' as const,
     (err: Error) => err,
   )

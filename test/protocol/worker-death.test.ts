@@ -1,6 +1,6 @@
 // Worker threads dying under a real host, seen over real sockets: the HNSW
 // worker (searches fall back to the exact scan and say `exact: true`; the
-// index is rebuilt on a new worker later) and the secretbox worker (a large
+// index is rebuilt on a new worker later) and the frame worker (a large
 // frame handed to the dying worker is opened inline; the next one gets a new
 // worker). Every request gets its one right reply; nothing stored is lost.
 import t, { type Test } from 'tap'
@@ -77,9 +77,9 @@ t.test('HNSW worker killed: searches answer exactly over the wire, the index is 
   t.equal(host.log.events('index.built').length, 2)
 })
 
-t.test('secretbox worker dying as a large frame is handed to it: the frame is opened inline; the next gets a new worker', async (t) => {
+t.test('frame worker dying as a large frame is handed to it: the frame is opened inline; the next gets a new worker', async (t) => {
   // The first worker dies the moment it is started, before the first frame reaches it.
-  const secretbox = workersNamed(t, 'secretbox', (w, n) => {
+  const secretbox = workersNamed(t, 'frame', (w, n) => {
     if (n === 1) void w.terminate()
   })
   const host = await startHost(t)
@@ -87,7 +87,7 @@ t.test('secretbox worker dying as a large frame is handed to it: the frame is op
   await wire.init({ sessionId: 'sb', identity: generateIdentity() })
   const up = await wire.request('uploadVectors', { vectors: vectors(0, 1000) }) // ~300 KB: above CRYPTO_OFFLOAD_BYTES
   t.same([up.ok, up.uploaded, up.total], [true, 1000, 1000], 'answered once, right')
-  t.match(host.log.events('offload.failed'), [{ level: 'warn', err: { message: /^secretbox worker exited with code \d+$/ } }])
+  t.match(host.log.events('offload.failed'), [{ level: 'warn', err: { message: /^frame worker exited with code \d+$/ } }])
 
   const big = 'é'.repeat(30_000) // 60 KB of UTF-8: the sealed frame is above the threshold
   const contents = [big + 'a', big + 'b']

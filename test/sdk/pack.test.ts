@@ -20,6 +20,7 @@ const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc')
 const sdkPkg = JSON.parse(await readFile(join(sdkDir, 'package.json'), 'utf8')) as {
   name: string
   dependencies: Record<string, string>
+  optionalDependencies: Record<string, string>
   exports: Record<string, unknown>
 }
 const hostPkg = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { dependencies: Record<string, string> }
@@ -246,15 +247,35 @@ SessionClient.noSuchMethod()
 
   await t.test('no host dependency installed, nothing built', async (t) => {
     const packages = await installedPackages(join(app, 'node_modules'))
-    const expected = [sdkPkg.name, ...Object.keys(sdkPkg.dependencies)].sort()
-    t.same([...packages.keys()].sort(), expected, 'exactly the SDK and its declared dependencies')
-    const hostOnly = [...Object.keys(hostPkg.dependencies).filter((d) => d !== sdkPkg.name && !(d in sdkPkg.dependencies)), 'fastify', 'pino', 'prom-client', 'hnswlib-node']
+    // The optional sodium-native brings its own small tree (its loader and the bare-* shims): everything it and they declare.
+    const closure = new Set([sdkPkg.name])
+    const declared = async (dir: string): Promise<string[]> => {
+      const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { dependencies?: object; optionalDependencies?: object }
+      return [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {})]
+    }
+    const pending = [...Object.keys(sdkPkg.dependencies), ...Object.keys(sdkPkg.optionalDependencies)]
+    for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
+      if (closure.has(name) || !packages.has(name)) continue
+      closure.add(name)
+      for (const dir of packages.get(name)!) pending.push(...(await declared(dir)))
+    }
+    t.ok(packages.has('sodium-native'), 'the optional sodium-native is installed')
+    t.same([...packages.keys()].sort(), [...closure].sort(), 'exactly the SDK, its declared dependencies and theirs')
+    const sdkDeps = { ...sdkPkg.dependencies, ...sdkPkg.optionalDependencies }
+    const hostOnly = [...Object.keys(hostPkg.dependencies).filter((d) => d !== sdkPkg.name && !(d in sdkDeps)), 'fastify', 'pino', 'prom-client', 'hnswlib-node']
     t.ok(hostOnly.includes('@fastify/websocket'), 'the host dependency list was read')
     t.same(
       [...packages.keys()].filter((p) => hostOnly.includes(p) || p.startsWith('@fastify/')),
       [],
       'no host dependency',
     )
-    t.same(await findNames(join(app, 'node_modules'), /\.node$|^binding\.gyp$|^build$/), [], 'no native addon, no node-gyp build')
+    t.same(await findNames(join(app, 'node_modules'), /^binding\.gyp$|^build$/), [], 'no node-gyp build')
+    const addons = await findNames(join(app, 'node_modules'), /\.node$/)
+    t.ok(addons.length > 0, 'prebuilt sodium-native binaries')
+    t.same(
+      addons.filter((f) => !/\/node_modules\/sodium-native\/prebuilds\/[^/]+\/sodium-native\.node$/.test(f)),
+      [],
+      'no native addon but the optional, prebuilt sodium-native',
+    )
   })
 })

@@ -1,4 +1,4 @@
-// A reply that cannot be sealed (the secretbox worker stops while it seals):
+// A reply that cannot be sealed (the frame worker stops while it seals):
 // the client still gets exactly one typed reply for its request, the session
 // keeps everything, and the connection goes on serving.
 import t from 'tap'
@@ -19,7 +19,7 @@ t.test('a reply the host cannot seal is a plaintext internal error carrying its 
   const history = wire.seal('getHistory')
   wire.send(history)
   await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
-  await host.server.ctx.secretbox.close()
+  await host.server.ctx.offload.close()
   t.type(await busy, Error, 'the worker stopped before it finished')
 
   const reply = await wire.reply(history.id)

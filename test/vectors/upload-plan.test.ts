@@ -1,7 +1,8 @@
 // Pass 1 of an upload by itself: what is accepted and rejected, in order,
 // against the state the request will produce, before anything is stored.
 import t from 'tap'
-import { planUpload, type UploadBase } from '../../src/vectors/upload-plan.js'
+import { checkItems } from '../../src/vectors/item-check.js'
+import { planUpload as planChecked, type UploadBase } from '../../src/vectors/upload-plan.js'
 import { LIMITS } from './fixtures/engine.js'
 
 const base = (ids: string[], dims: number | null): UploadBase => ({
@@ -10,12 +11,13 @@ const base = (ids: string[], dims: number | null): UploadBase => ({
   bytes: ids.length * (dims ?? 0) * 4,
   has: (id) => ids.includes(id),
 })
-const fresh = (n: number): Float32Array => new Float32Array(n)
 const budget = (over: Partial<{ maxVectorsPerSession: number; othersBytes: number; maxVectorBytes: number }> = {}) => ({
   limits: { ...LIMITS, maxVectorsPerSession: over.maxVectorsPerSession ?? LIMITS.maxVectorsPerSession },
   othersBytes: over.othersBytes ?? 0,
   maxVectorBytes: over.maxVectorBytes ?? 1 << 30,
 })
+/** The stateless checks (item-check.ts), then the plan, as an upload runs them. */
+const planUpload = (items: unknown[], replace: boolean, b: UploadBase, bud: ReturnType<typeof budget>) => planChecked(checkItems(items, bud.limits), replace, b, bud)
 const codes = (plan: ReturnType<typeof planUpload>) => plan.rejected.map((r) => [r.id, r.code])
 
 t.test('the first accepted vector fixes the dimension of an empty session', async (t) => {
@@ -28,7 +30,6 @@ t.test('the first accepted vector fixes the dimension of an empty session', asyn
     false,
     base([], null),
     budget(),
-    fresh,
   )
   t.equal(plan.dims, 2)
   t.same(
@@ -48,12 +49,12 @@ t.test('replace plans against an empty session: a new dimension, the full sessio
     { id: 'x', vector: [1, 0] },
     { id: 'z', vector: [0, 1] },
   ]
-  const kept = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }), fresh)
+  const kept = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }))
   t.same(codes(kept), [
     ['x', 'dimension_mismatch'],
     ['z', 'dimension_mismatch'],
   ])
-  const replaced = planUpload(items, true, before, budget({ maxVectorsPerSession: 2 }), fresh)
+  const replaced = planUpload(items, true, before, budget({ maxVectorsPerSession: 2 }))
   t.same(replaced.rejected, [])
   t.equal(replaced.dims, 2)
 })
@@ -66,7 +67,7 @@ t.test('limits count new ids once; upserts and repeats of an accepted id fit a f
     { id: 'b', vector: [2, 1] }, // same id again: still fits
     { id: 'c', vector: [1, 3] }, // new: over the limit
   ]
-  const plan = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }), fresh)
+  const plan = planUpload(items, false, before, budget({ maxVectorsPerSession: 2 }))
   t.same(
     plan.accepted.map((a) => a.id),
     ['a', 'b', 'b'],
@@ -82,7 +83,6 @@ t.test('the host-wide budget counts the other sessions and this one', async (t) 
     false,
     base(['a'], 2),
     budget({ othersBytes: 16, maxVectorBytes: 40 }),
-    fresh,
   )
   t.same(
     plan.accepted.map((a) => a.id),
@@ -93,7 +93,7 @@ t.test('the host-wide budget counts the other sessions and this one', async (t) 
 })
 
 t.test('items that are not objects with a string id are rejected with id null, in order', async (t) => {
-  const plan = planUpload([null, 'x', { id: 7, vector: [1] }, { id: 'ok', vector: [1] }, { id: '', vector: [1] }], false, base([], null), budget(), fresh)
+  const plan = planUpload([null, 'x', { id: 7, vector: [1] }, { id: 'ok', vector: [1] }, { id: '', vector: [1] }], false, base([], null), budget())
   t.same(codes(plan), [
     [null, 'invalid_id'],
     [null, 'invalid_id'],

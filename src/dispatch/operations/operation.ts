@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import type { JournalRecord } from '../../journal/journal.js'
 import type { JsonObject } from '../../protocol/inbound.js'
+import type { CheckedItems } from '../../vectors/item-check.js'
 import type { HostContext, HostSession, Peer } from '../context.js'
 import type { Notice } from '../outcome.js'
 
@@ -11,6 +12,8 @@ export interface OperationContext {
   readonly peer: Peer
   readonly session: HostSession
   readonly request: JsonObject
+  /** An uploadVectors' items, checked already on the frame worker; `request.vectors` is then absent. */
+  readonly items?: CheckedItems | undefined
   /** Child logger carrying session, connection and request ids. */
   readonly log: Logger
 }

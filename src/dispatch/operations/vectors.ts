@@ -5,8 +5,8 @@ import type { Operation } from './operation.js'
 export const uploadVectors: Operation = {
   changesSession: true,
   writes: true,
-  handle({ host, session, request, log }) {
-    const { batch, rejected } = session.vectors.prepareUpload(request)
+  handle({ host, session, request, items, log }) {
+    const { batch, rejected } = session.vectors.prepareUpload(request, items)
     return {
       records: batch.ids.length > 0 || batch.replace ? [{ t: 'vectors', s: session.id, ...batch, ts: host.now() }] : [],
       apply: () => {
