@@ -8,6 +8,7 @@
 // Flags: --vectors=100000  --batches=1000,250  --runs=3  --pace-ms=20
 //        --idle-searches=300  --no-build (don't wait for A's HNSW graph)
 //        --host-env=NAME=value,NAME=value (extra host configuration, for experiments)
+//        --host-args=--cpu-prof,--cpu-prof-dir=DIR (extra node flags for the host process)
 //
 // Per run, on a fresh host:
 //   idle    B (1 000 clustered 384-dim vectors, exact search) searches k=10,
@@ -45,6 +46,8 @@ const RUNS = Number(flag('runs', '3'))
 const PACE_MS = Number(flag('pace-ms', '20'))
 const IDLE_SEARCHES = Number(flag('idle-searches', '300'))
 const WAIT_BUILD = !process.argv.includes('--no-build')
+/** Extra node flags for the host process, comma-separated (e.g. --host-args=--cpu-prof,--cpu-prof-dir=/tmp/prof). */
+const HOST_ARGS = flag('host-args', '').split(',').filter(Boolean)
 const HOST_ENV: Record<string, string> = Object.fromEntries(
   flag('host-env', '')
     .split(',')
@@ -142,7 +145,7 @@ function searcher(b: SessionClient) {
 }
 
 async function oneRun(batch: number, run: number): Promise<Run> {
-  const host = await startHostProcess(HOST_ENV)
+  const host = await startHostProcess(HOST_ENV, { nodeArgs: HOST_ARGS })
   const a = uploader(host.url, host.publicKey, batch)
   try {
     await a.start()

@@ -1,13 +1,17 @@
 // The sealed frames of one k=10 search, measured on the wire: a raw `ws`
 // connection opens the session (same identity as the SDK client that filled
 // it), sends the SDK's own sealed searchVectors frame (vector_b64) and counts
-// the characters of the request it sent and of the reply it got.
+// the characters of the request it sent and of the reply it got; then the
+// same for a ping.
 import WebSocket from 'ws'
 import { buildSessionInit, encodeVectorBase64, openInitAck, sealRequest, type Identity } from '@rag-session-host/client'
 
 export interface FrameSizes {
   requestChars: number
   replyChars: number
+  /** The same for an empty operation (ping). */
+  pingRequestChars: number
+  pingReplyChars: number
 }
 
 const nextMessage = (ws: WebSocket): Promise<string> => new Promise((resolve) => ws.once('message', (data: WebSocket.RawData) => resolve(data.toString())))
@@ -29,7 +33,11 @@ export async function measureFrameSizes(url: string, hostPublicKey: string, iden
     ws.send(frame)
     const reply = await nextMessage(ws)
     if (!reply.includes('ciphertext')) throw new Error(`search reply is not sealed: ${reply.slice(0, 200)}`)
-    return { requestChars: frame.length, replyChars: reply.length }
+    const ping = JSON.stringify(sealRequest({ sessionId, key: init.sessionKey, counter: 2n, request: { type: 'ping', id: 'fs-ping-00000000' } }))
+    ws.send(ping)
+    const pong = await nextMessage(ws)
+    if (!pong.includes('ciphertext')) throw new Error(`ping reply is not sealed: ${pong.slice(0, 200)}`)
+    return { requestChars: frame.length, replyChars: reply.length, pingRequestChars: ping.length, pingReplyChars: pong.length }
   } finally {
     ws.close()
   }

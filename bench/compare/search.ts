@@ -78,6 +78,8 @@ export async function runSearch(o: SearchOptions): Promise<string> {
     const sizes = await measureFrameSizes(host.url, host.publicKey, client.identity, SESSION, queries[0]!, K)
     const echo = await forkServer('./echo-server.ts', { REPLY_BYTES: String(sizes.replyChars) })
     const echoC = await echoClient(echo.url, 'x'.repeat(sizes.requestChars))
+    const pingEcho = await forkServer('./echo-server.ts', { REPLY_BYTES: String(sizes.pingReplyChars) })
+    const pingEchoC = await echoClient(pingEcho.url, 'x'.repeat(sizes.pingRequestChars))
     try {
       // Do host and engine agree? (same graph parameters and seed: they should, nearly always)
       let agree = 0
@@ -92,6 +94,8 @@ export async function runSearch(o: SearchOptions): Promise<string> {
       const cands: Record<string, Candidate> = {
         ours: () => client.searchVectors(queries[q++ % queries.length]!, { k: K }),
         echo: () => echoC.roundTrip(),
+        ping: () => client.ping(),
+        pingEcho: () => pingEchoC.roundTrip(),
       }
       if (engine) cands.engine = () => engine.search(queries[q++ % queries.length]!, K)
       const perBlock = Math.max(100, Math.round(o.samples / o.blocks))
@@ -133,11 +137,21 @@ export async function runSearch(o: SearchOptions): Promise<string> {
             : []),
         ]),
         '',
+        '',
+        `An empty operation: ping, sealed both ways (request ${int(sizes.pingRequestChars)} chars, reply ${int(sizes.pingReplyChars)}), against a bare \`ws\` echo of the same sizes, in the same blocks.`,
+        '',
+        table(['ping round trip', 'p50 µs', 'p99 µs'], 'lrr', [
+          ['ours: SDK → host → SDK, sealed both ways', int(at('ping', 'p50')), int(at('ping', 'p99'))],
+          ['bare `ws` echo, same bytes', int(at('pingEcho', 'p50')), int(at('pingEcho', 'p99'))],
+          ['ours minus echo (median over blocks)', int(medianOf(B, (b) => s.ping!.p50[b]! - s.pingEcho!.p50[b]!)), int(medianOf(B, (b) => s.ping!.p99[b]! - s.pingEcho!.p99[b]!))],
+        ]),
+        '',
         `Per-block p50 µs, ours / echo${engine ? ' / engine' : ''}: ${Array.from({ length: B }, (_, b) => [s.ours!, s.echo!, ...(s.engine ? [s.engine] : [])].map((x) => int(x.p50[b]!)).join(' / ')).join('; ')}`,
       )
     } finally {
       echoC.close()
-      await echo.stop()
+      pingEchoC.close()
+      await Promise.all([echo.stop(), pingEcho.stop()])
       await client.close()
     }
   } finally {

@@ -15,7 +15,7 @@ export type Reply =
    * came with. `op` and `startedAt` time the request until its reply is sent;
    * `log` is the request's logger.
    */
-  | { kind: 'sealed'; id: string; key: ConnectionKey; plaintext: Uint8Array; op: string; startedAt: bigint; log: Logger }
+  | { kind: 'sealed'; id: string; key: ConnectionKey; plaintext: Uint8Array; op: string; startedAt: bigint; log: () => Logger }
 
 /** A notice (§4.9) for one connection, sealed under its own key for `sessionId`. */
 export interface Notice {

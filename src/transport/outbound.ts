@@ -67,8 +67,8 @@ export class Outbound {
       // Checked before sealing (a wiped key seals nothing the client can open) and after (it may go while the worker seals).
       if (this.keys.isCurrent(key)) sealed = await this.offload.seal(plaintext, key.key, conn.id)
     } catch (err) {
-      if (!conn.open) return log.debug({ event: 'reply.dropped', op }, 'reply not sealed; the socket is closing')
-      log.error({ event: 'reply.fault', op, err }, 'could not seal the reply')
+      if (!conn.open) return log().debug({ event: 'reply.dropped', op }, 'reply not sealed; the socket is closing')
+      log().error({ event: 'reply.fault', op, err }, 'could not seal the reply')
       return this.#write(conn, plainError(id, err))
     }
     if (sealed && this.keys.isCurrent(key)) return this.#write(conn, sealedEnvelope(id, key.sessionId, sealed))

@@ -10,15 +10,32 @@ export async function requestsCounted(host: TestHost, op: string): Promise<numbe
 }
 
 /**
- * Gives the host's frame worker one long seal (by default 64 MiB, most of
- * a second of work), so whatever the host hands the worker next waits behind it.
- * Resolves with 'sealed', or with the error if the worker stops first.
+ * Gives the host's frame worker long jobs, so that whatever the host hands it
+ * next waits behind them: each a frame of `bytes` that is one JSON array of
+ * zeros, parsed there at ~25 ms a MB (32 MiB: most of a second) while it costs
+ * the main thread only its copy. The worker's queue is fair across
+ * connections, so to hold up one connection's next job for longer than two
+ * jobs, queue them on its lane (its connection id: connectionIdOf). A parse
+ * cannot be interrupted: stopping the worker waits for the one under way.
+ * Resolves with 'done', or with the error if the worker stops first.
  */
-export function occupySecretboxWorker(host: TestHost, bytes = 64 * 1024 * 1024): Promise<'sealed' | Error> {
-  return host.server.ctx.offload.seal(new Uint8Array(bytes), new Uint8Array(32)).then(
-    () => 'sealed' as const,
+export function occupyFrameWorker(host: TestHost, bytes = 32 * 1024 * 1024, opts: { jobs?: number; lane?: string } = {}): Promise<'done' | Error> {
+  const frame = Buffer.concat([Buffer.from('['), Buffer.alloc(bytes - 2, '0,'), Buffer.from(']')])
+  // No trailing comma: [0,0,...,0 ]
+  if (frame[bytes - 2] === 0x2c) frame[bytes - 2] = 0x20
+  const limits = { maxBatch: 1, maxDims: 1, maxMetadataBytes: 1 }
+  const jobs = Array.from({ length: opts.jobs ?? 1 }, () => host.server.ctx.offload.preopen(frame, 'occupied', new Uint8Array(32), limits, opts.lane))
+  return Promise.all(jobs).then(
+    () => 'done' as const,
     (err: Error) => err,
   )
+}
+
+/** The connection id of the host's only connection, from its connection.opened line. */
+export function connectionIdOf(host: TestHost): string {
+  const opened = host.log.events('connection.opened')
+  if (opened.length !== 1) throw new Error(`expected one connection, the host has opened ${opened.length}`)
+  return String(opened[0]!.conn_id)
 }
 
 export interface SessionState {

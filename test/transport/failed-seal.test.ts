@@ -3,7 +3,7 @@
 // keeps everything, and the connection goes on serving.
 import t from 'tap'
 import { startHost } from '../helpers/host.js'
-import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
+import { occupyFrameWorker, requestsCounted } from '../helpers/host-state.js'
 import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
@@ -15,7 +15,7 @@ t.test('a reply the host cannot seal is a plaintext internal error carrying its 
   for (let i = 0; i < 2; i++) t.equal((await wire.request('appendMessage', { role: 'user', content: big + i })).ok, true)
 
   // The reply's seal waits behind a long one; the worker is stopped under both.
-  const busy = occupySecretboxWorker(host)
+  const busy = occupyFrameWorker(host)
   const history = wire.seal('getHistory')
   wire.send(history)
   await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })

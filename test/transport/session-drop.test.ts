@@ -4,7 +4,7 @@
 import t from 'tap'
 import { buildSessionInit } from '@rag-session-host/client'
 import { startHost } from '../helpers/host.js'
-import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
+import { occupyFrameWorker, requestsCounted } from '../helpers/host-state.js'
 import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
@@ -43,7 +43,7 @@ t.test('a reply being sealed when its session is dropped: the evicted notice, th
   const arrived: (string | null)[] = []
   a.ws.on('message', (data) => arrived.push((JSON.parse(data.toString()) as { id: string | null }).id))
   // The reply's seal waits on the worker while the session is dropped.
-  const busy = occupySecretboxWorker(host, 16 * 1024 * 1024)
+  const busy = occupyFrameWorker(host, 8 * 1024 * 1024)
   const history = a.seal('getHistory')
   a.send(history)
   await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
@@ -53,7 +53,7 @@ t.test('a reply being sealed when its session is dropped: the evicted notice, th
   t.equal((await b.reply('nc')).ok, true, 'the newcomer reclaimed the ended session')
 
   const reply = await a.reply(history.id)
-  t.equal(await busy, 'sealed', 'the worker finished its work')
+  t.equal(await busy, 'done', 'the worker finished its work')
   t.equal(reply.type, 'error', 'answered in plaintext: the key is gone')
   t.equal(reply.error.code, 'no_session')
   t.same(a.open(await a.waitFor((f) => f.id === null)), EVICTED)

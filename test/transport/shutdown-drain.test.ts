@@ -4,7 +4,7 @@
 // 1001, within the grace.
 import t from 'tap'
 import { startHost } from '../helpers/host.js'
-import { occupySecretboxWorker, requestsCounted } from '../helpers/host-state.js'
+import { connectionIdOf, occupyFrameWorker, requestsCounted } from '../helpers/host-state.js'
 import { waitUntil } from '../helpers/wait.js'
 import { Wire, generateIdentity } from '../helpers/wire.js'
 
@@ -16,8 +16,9 @@ t.test('a frame still being handled at the drain deadline: the host closes in ti
   const big = 'é'.repeat(30_000) // two of these make a reply the worker seals
   for (let i = 0; i < 2; i++) await wire.request('appendMessage', { role: 'user', content: big + i })
 
-  // The reply's seal waits behind a long one, far past the deadline.
-  const busy = occupySecretboxWorker(host)
+  // The reply's seal waits behind long jobs queued on its own connection's lane, far past the deadline;
+  // short ones (~0.1 s each), since the one under way when the host stops must finish first.
+  const busy = occupyFrameWorker(host, 4 * 1024 * 1024, { jobs: 12, lane: connectionIdOf(host) })
   const history = wire.seal('getHistory')
   wire.send(history)
   await waitUntil(async () => (await requestsCounted(host, 'getHistory')) === 1, { what: 'getHistory carried out, its reply waiting on the worker' })
@@ -39,5 +40,5 @@ t.test('a frame still being handled at the drain deadline: the host closes in ti
   t.equal(expired.length, 1, 'the drain deadline passed with a frame in hand')
   t.equal(expired[0]?.level, 'warn')
   t.equal(host.log.events('reply.fault').length, 0, 'a reply nobody can receive any more is no fault')
-  t.type(await busy, Error, 'the worker was stopped with the host, mid-seal')
+  t.type(await busy, Error, 'the worker was stopped with the host, mid-job')
 })

@@ -8,7 +8,8 @@ import type { Operation } from './operation.js'
 export const appendMessage: Operation = {
   changesSession: true,
   writes: true,
-  handle({ host, session, request, log }) {
+  handle(ctx) {
+    const { host, session, request } = ctx
     const { role, content } = request
     if (typeof role !== 'string' || !ROLES.includes(role as Role)) throw badRequest('role must be "user", "assistant" or "system"')
     if (typeof content !== 'string') throw badRequest('content must be a string')
@@ -18,7 +19,9 @@ export const appendMessage: Operation = {
       records: [{ t: 'message', s: session.id, ...message }],
       apply: () => {
         session.history.put(message)
-        log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
+        // ctx.log is built on first use: only when debug lines are written.
+        if (ctx.peer.log.isLevelEnabled('debug'))
+          ctx.log.debug({ event: 'history.appended', seq: message.seq, attempt: message.attempt, chars: content.length }, 'message appended')
         return { fields: { seq: message.seq, attempt: message.attempt } }
       },
     }

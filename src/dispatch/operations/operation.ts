@@ -14,7 +14,7 @@ export interface OperationContext {
   readonly request: JsonObject
   /** An uploadVectors' items, checked already on the frame worker; `request.vectors` is then absent. */
   readonly items?: CheckedItems | undefined
-  /** Child logger carrying session, connection and request ids. */
+  /** Child logger carrying session, connection and request ids (built on first use: read it only to write a line). */
   readonly log: Logger
 }
 
