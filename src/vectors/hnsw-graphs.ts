@@ -145,15 +145,21 @@ export class GraphSet {
   /**
    * Adds points (and copies points into rebuilds) until `deadline`
    * (performance.now() time) or until nothing is left, then reports progress
-   * of every index that moved. Returns true when work remains.
+   * of every index that moved. Returns true when work remains. `poll`, called
+   * before every point, lets the thread handle messages waiting for it (the
+   * worker reads them with receiveMessageOnPort), so a search during a build
+   * waits one addPoint (~0.5 ms), not a whole slice.
    */
-  work(deadline: number): boolean {
+  work(deadline: number, poll?: () => void): boolean {
     let busy = true
     while (busy && performance.now() < deadline) {
       busy = false
       // Round robin: one point per index per pass, so one big build can't starve the others.
       for (const x of this.#graphs.values()) {
-        if (!hasWork(x)) continue
+        // Messages that came meanwhile (a search, a delete) are handled between two points, not after the slice.
+        poll?.()
+        // The poll may have dropped (or replaced) this index.
+        if (this.#graphs.get(x.index) !== x || !hasWork(x)) continue
         try {
           this.#step(x)
         } catch (err) {

@@ -2,9 +2,13 @@
 // store's labelled vectors to the worker in label order (at most MAX_IN_FLIGHT
 // ahead of what the worker has confirmed), forwards tombstones, and keeps the
 // watermark: every live label below it is in the worker's graph, every label at
-// or above it must be scanned exactly. It serves searches only once the graph
-// has covered all the data once ("ready"); the switch is one flag flip.
+// or above it must be scanned exactly. It counts the live vectors below the
+// watermark (coveredLive): searches go to the graph plus that exact tail once
+// it holds enough of them, while still building (graphServes in
+// approximate-search.ts). "ready" (the graph has covered all the data once)
+// is one flag flip; the index state reports 'building' until then.
 import type { Logger } from 'pino'
+import { graphServes } from './approximate-search.js'
 import type { HnswPool, IndexListener } from './hnsw-pool.js'
 import type { VectorStore } from './store.js'
 import type { IndexTuning } from './types.js'
@@ -27,6 +31,7 @@ export class SessionIndex implements IndexListener {
   readonly #log: Logger
   readonly #sessionId: string
   readonly #onFailed: () => void
+  readonly #tuning: IndexTuning
   readonly #started = performance.now()
   #sentUpTo = 0
   #lastSent = -1
@@ -42,6 +47,7 @@ export class SessionIndex implements IndexListener {
     this.#log = log
     this.#sessionId = sessionId
     this.#onFailed = onFailed
+    this.#tuning = tuning
     store.startLabels(this.gen)
     this.graph = pool.open({ dims: store.dims!, m: tuning.hnswM, efConstruction: tuning.hnswEfConstruction, capacity: Math.ceil(store.count * 1.25) + 1024 }, this)
     this.#pump()
@@ -58,6 +64,16 @@ export class SessionIndex implements IndexListener {
   /** Labels below this were in the graph when last reported. */
   get watermark(): number {
     return this.#watermark
+  }
+
+  /** Live vectors the graph holds: labels below the watermark whose vectors are still stored. */
+  get coveredLive(): number {
+    return this.#indexedLive
+  }
+
+  /** Searches go to the graph (plus the exact tail): once ready, or while building once it covers enough (graphServes). */
+  get serves(): boolean {
+    return !this.#closed && graphServes(this, this.#tuning)
   }
 
   /** Call after every mutation of the store: forwards tombstones and new vectors. */

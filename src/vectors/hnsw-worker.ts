@@ -1,8 +1,8 @@
 // Worker thread that owns every HNSW graph (hnsw-graphs.ts). It adds points
-// in short slices and yields between them, so searches queued behind a long
-// build are answered within one slice.
+// in short slices and yields between them, and reads its port between two
+// points, so a search during a long build is answered after one addPoint.
 import { constants, setPriority } from 'node:os'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads'
 import { GraphSet } from './hnsw-graphs.js'
 import type { FromWorker, ToWorker } from './hnsw-protocol.js'
 
@@ -24,9 +24,23 @@ const SLICE_MS = 4
 const graphs = new GraphSet((msg: FromWorker) => port.postMessage(msg))
 let scheduled = false
 
+function handle(msg: ToWorker): void {
+  if (msg.op === 'stop') {
+    // Messages are handled between slices or between two points, never inside
+    // an addPoint, so exiting here cannot interrupt native code the way terminate() can.
+    process.exit(0)
+  }
+  graphs.handle(msg)
+}
+
+/** Handles what is waiting on the port now, synchronously (between two points of a slice). */
+function poll(): void {
+  for (let m = receiveMessageOnPort(port!); m; m = receiveMessageOnPort(port!)) handle(m.message as ToWorker)
+}
+
 function tick(): void {
   scheduled = false
-  if (graphs.work(performance.now() + SLICE_MS)) schedule()
+  if (graphs.work(performance.now() + SLICE_MS, poll)) schedule()
 }
 
 function schedule(): void {
@@ -36,11 +50,6 @@ function schedule(): void {
 }
 
 port.on('message', (msg: ToWorker) => {
-  if (msg.op === 'stop') {
-    // Messages are handled between slices, never inside an addPoint, so
-    // exiting here cannot interrupt native code the way terminate() can.
-    process.exit(0)
-  }
-  graphs.handle(msg)
+  handle(msg)
   if (graphs.busy) schedule()
 })

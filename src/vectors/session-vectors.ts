@@ -53,7 +53,7 @@ export interface SessionVectors {
   readonly count: number
   readonly dims: number | null
   readonly bytes: number
-  /** True while searches are exhaustive (no HNSW graph ready). */
+  /** True while searches are exhaustive (no HNSW graph serving yet). */
   readonly exactOnly: boolean
   readonly indexState: IndexState
   /** True while the store compacts in the background (slices between turns of the event loop). */
@@ -108,7 +108,7 @@ export class SessionVectorsImpl implements SessionVectors {
   }
 
   get exactOnly(): boolean {
-    return this.indexState !== 'ready' || this.#store.count <= this.#ctx.tuning.exactSearchMaxVectors
+    return !(this.#index.index?.serves ?? false) || this.#store.count <= this.#ctx.tuning.exactSearchMaxVectors
   }
 
   upload(request: Record<string, unknown>): UploadResult {
@@ -175,8 +175,10 @@ export class SessionVectorsImpl implements SessionVectors {
     if (q.length !== view.dims) {
       throw new ProtocolError('dimension_mismatch', `query has ${q.length} values, the session's vectors have ${view.dims}`)
     }
+    // The graph serves once ready and, while it is being built, once it holds
+    // enough of the session that scanning only the rest pays (graphServes).
     const idx = this.#index.index
-    if (idx?.ready && view.labels?.gen === idx.gen && view.count > tuning.exactSearchMaxVectors) {
+    if (idx?.serves && view.labels?.gen === idx.gen && view.count > tuning.exactSearchMaxVectors) {
       const hit = await approximateSearch(view, idx, { q, k, threshold, predicate }, tuning)
       if (hit) return hit
     }

@@ -1,6 +1,14 @@
 // The k best (score, slot) pairs seen so far: a binary min-heap on typed
 // arrays, so the worst kept score is one read away and a scan rejects most rows
-// with a single comparison.
+// with a single comparison. "Best" is the higher score, then the lower slot
+// (the older vector), so what is kept does not depend on the order rows are
+// pushed in: an HNSW search merges graph candidates and a tail scan
+// (approximate-search.ts) and must keep what an exact scan in slot order keeps.
+
+/** True when (sa, ia) ranks below (sb, ib). */
+function worse(sa: number, ia: number, sb: number, ib: number): boolean {
+  return sa < sb || (sa === sb && ia > ib)
+}
 
 export class TopK {
   readonly k: number
@@ -18,7 +26,7 @@ export class TopK {
     return this.#size
   }
 
-  /** The score a row must beat to enter (-Infinity until full). */
+  /** The worst score kept (-Infinity until full): a row below it cannot enter; one equal to it only with a lower slot. */
   get floor(): number {
     return this.#size < this.k ? Number.NEGATIVE_INFINITY : this.#scores[0]!
   }
@@ -30,7 +38,7 @@ export class TopK {
       let i = this.#size++
       while (i > 0) {
         const p = (i - 1) >> 1
-        if (s[p]! <= score) break
+        if (!worse(score, slot, s[p]!, ids[p]!)) break
         s[i] = s[p]!
         ids[i] = ids[p]!
         i = p
@@ -39,7 +47,7 @@ export class TopK {
       ids[i] = slot
       return
     }
-    if (score <= s[0]!) return
+    if (!worse(s[0]!, ids[0]!, score, slot)) return
     // Replace the root and sift down.
     const n = this.#size
     let i = 0
@@ -47,8 +55,8 @@ export class TopK {
       const l = 2 * i + 1
       if (l >= n) break
       const r = l + 1
-      const c = r < n && s[r]! < s[l]! ? r : l
-      if (s[c]! >= score) break
+      const c = r < n && worse(s[r]!, ids[r]!, s[l]!, ids[l]!) ? r : l
+      if (!worse(s[c]!, ids[c]!, score, slot)) break
       s[i] = s[c]!
       ids[i] = ids[c]!
       i = c

@@ -140,3 +140,30 @@ t.test('a graph that throws reports failed and is gone; the others go on', async
   graphs.handle({ op: 'drop', index: 1 })
   t.equal(graphs.size, 0)
 })
+
+t.test('the poll between points: a search is answered mid-slice, and an index dropped there is not touched again', async (t) => {
+  const { graphs, sent, add } = setup()
+  const data = unitRows(400, 3)
+  graphs.handle({ op: 'init', index: 1, dims: DIMS, m: 16, efConstruction: 100, capacity: 500 })
+  graphs.handle({ op: 'init', index: 2, dims: DIMS, m: 16, efConstruction: 100, capacity: 500 })
+  add(1, 0, 400, data)
+  add(2, 0, 400, data)
+  let polls = 0
+  // Mid-slice (the 50th point): a search of index 1 arrives; at the 100th, index 2 is dropped.
+  const poll = (): void => {
+    polls++
+    if (polls === 50) graphs.handle({ op: 'search', id: 77, index: 1, query: query(data, 3), k: 3, ef: 64 })
+    if (polls === 100) graphs.handle({ op: 'drop', index: 2 })
+  }
+  t.equal(graphs.work(Number.POSITIVE_INFINITY, poll), false, 'one slice did all the work')
+  const result = sent.find((m) => m.op === 'result')
+  t.match(result, { op: 'result', id: 77, labels: Array }, 'answered inside the slice, from the points added so far')
+  t.ok(sent.indexOf(result!) < sent.findIndex((m) => m.op === 'progress'), 'before the slice reported its progress')
+  t.same(
+    sent.filter((m) => m.op === 'progress'),
+    [{ op: 'progress', index: 1, upTo: 400, size: 400 }],
+    'index 1 finished; the dropped index 2 reports nothing and got no point after its drop',
+  )
+  t.ok(polls >= 400, 'polled before every point')
+  t.equal(graphs.size, 1)
+})
