@@ -149,6 +149,11 @@ process.on('message', async (msg: { cmd: string }) => {
       eventLoop,
       gc: gcDuring,
     })
+  } else if (msg.cmd === 'gc') {
+    // Only with --expose-gc: a full collection of the main thread's heap, so RSS after it counts what is live there.
+    const collect = (globalThis as { gc?: () => void }).gc
+    collect?.()
+    process.send?.({ type: 'gc', collected: collect !== undefined, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) })
   } else if (msg.cmd === 'stop') {
     await server.close()
     process.exit(0)

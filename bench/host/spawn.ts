@@ -69,6 +69,8 @@ export interface HostProcess {
   stats(): Promise<HostStats>
   /** PERSIST=true only: a snapshot now, with the host's event-loop delay while it was written. */
   snapshot(): Promise<SnapshotStats>
+  /** A full GC of the host's main thread (needs nodeArgs --expose-gc; else collected: false). */
+  gc(): Promise<{ collected: boolean; rssMiB: number }>
   /** SIGKILL: a crash. Nothing is flushed or snapshotted; the data directory is kept. */
   kill(): Promise<void>
   /** A clean shutdown; deletes the data directory unless it was given in `opts.dataDir`. */
@@ -130,6 +132,11 @@ export async function startHostProcess(env: Record<string, string> = {}, opts: H
       const r = await p
       if (r.error) throw new Error(r.error)
       return r
+    },
+    async gc() {
+      const p = next('gc')
+      child.send({ cmd: 'gc' })
+      return p
     },
     async kill() {
       child.kill('SIGKILL')

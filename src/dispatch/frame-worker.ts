@@ -1,5 +1,6 @@
 // Worker side of FrameOffload: the same inline functions, off the event
 // loop; for a large frame also the dispatcher's reading of its plaintext.
+import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import { preopenFrame } from '../crypto/frame-preopen.js'
 import { openBase64, sealBase64 } from '../crypto/secretbox.js'
@@ -8,6 +9,19 @@ import { preparePlaintext, transferablesOf } from './plaintext.js'
 
 const port = parentPort
 if (!port) throw new Error('frame-worker must run as a worker thread')
+
+/**
+ * Large frames are bulk work: when cores are scarce, the event loop (which
+ * serves every small request) runs first. On Linux the nice value is per
+ * thread, so this lowers only this one: to 5, above the HNSW build (10),
+ * whose work waits on what this thread hands over.
+ */
+const FRAME_WORKER_NICE = 5
+try {
+  setPriority(FRAME_WORKER_NICE)
+} catch {
+  // Not permitted here: run at normal priority.
+}
 
 port.on('message', (req: WorkerRequest) => {
   let reply: WorkerReply
