@@ -36,10 +36,6 @@ export type ItemLimits = Pick<VectorLimits, 'maxDims' | 'maxMetadataBytes'>
 
 const NOT_AN_ITEM: ItemRejection = { code: 'invalid_id', message: 'item must be an object with a string id' }
 
-export function isCheckedItems(value: unknown): value is CheckedItems {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'checked-items'
-}
-
 /** Values the item's vector can decode to, at most (so one array can hold every vector of the request). */
 function roomFor(item: unknown, maxDims: number): number {
   if (!isPlainObject(item)) return 0
