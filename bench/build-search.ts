@@ -12,17 +12,20 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SessionClient } from '@rag-session-host/client'
 import { clustered } from './lib/data.js'
 import { startHostProcess } from './host/spawn.js'
+import { flagValue } from './lib/cli.js'
+import { percentile } from './lib/stats.js'
 
-const flag = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
+const flag = flagValue
 const VECTORS = Number(flag('vectors', '20000'))
 const PACE_MS = Number(flag('pace-ms', '20'))
 const AFTER = Number(flag('after', '300'))
 const DIMS = 384
 
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN
-}
+const pct = (xs: number[], p: number): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  )
 
 const host = await startHostProcess({ PERSIST: 'false' })
 try {

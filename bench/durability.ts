@@ -49,10 +49,11 @@ import { startWorker } from '../src/util/worker-file.js'
 import { startHostProcess, startMainProcess, type HostProcess, type HostStats, type MainStart, type SnapshotStats } from './host/spawn.js'
 import { median, summarize } from './lib/stats.js'
 import { nextReply } from './lib/worker-reply.js'
+import { flagValue } from './lib/cli.js'
 
 type Op = 'append' | 'upload'
 const QUICK = process.argv.includes('--quick')
-const flag = (name: string, full: string, quick = full): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? (QUICK ? quick : full)
+const flag = (name: string, full: string, quick = full): string => flagValue(name, QUICK ? quick : full)
 const RUNS = Number(flag('runs', '3', '1'))
 const SECONDS: Record<Op, number> = { append: Number(flag('seconds', '5', '2')), upload: Number(flag('upload-seconds', '10', '4')) }
 const WARM_S: Record<Op, number> = { append: Number(flag('warm-s', '1', '0.5')), upload: Number(flag('upload-warm-s', '3', '2')) }

@@ -14,11 +14,11 @@
 // high-water mark, so each run starts a new host), its RSS just before the
 // flood, and the time until every frame was answered. Medians over --runs.
 // Flags: --runs=3  --scenarios=inbound,outbound  --clients=200  --frame-mib=15  --requests=150  --hold=5
-import { readFileSync } from 'node:fs'
 import WebSocket from 'ws'
 import { buildSessionInit, generateIdentity, openInitAck, sealRequest } from '@rag-session-host/client'
 import { startHostProcess, type HostProcess } from './host/spawn.js'
 import { median } from './lib/stats.js'
+import { procStatusBytes } from './lib/proc.js'
 
 const arg = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt
 const RUNS = Number(arg('runs', '3'))
@@ -41,9 +41,8 @@ const MiB = (bytes: number): number => Math.round(bytes / 2 ** 20)
 
 /** VmHWM (peak) and VmRSS (now) of `pid`, bytes. */
 function memory(pid: number): { peak: number; rss: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = (key: string): number => Number(/\d+/.exec(status.split('\n').find((l) => l.startsWith(key)) ?? '0')![0]) * 1024
-  return { peak: kb('VmHWM:'), rss: kb('VmRSS:') }
+  const [peak, rss] = procStatusBytes(pid, 'VmHWM', 'VmRSS') as [number, number]
+  return { peak, rss }
 }
 
 function open(url: string): Promise<WebSocket> {

@@ -10,27 +10,26 @@
 //   npx tsx --conditions=rsh-source bench/memory.ts --sessions=500 --vectors=20     # many small ones
 //
 // Flags: --sessions=1  --vectors=100000  --dims=384  --settle-ms=3000 (idle wait before reading)
-import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { SessionClient } from '@rag-session-host/client'
 import { clustered } from './lib/data.js'
 import { startHostProcess } from './host/spawn.js'
+import { flagValue } from './lib/cli.js'
+import { rssBytes } from './lib/proc.js'
 
-const flag = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
+const flag = flagValue
 const SESSIONS = Number(flag('sessions', '1'))
 const VECTORS = Number(flag('vectors', '100000'))
 const DIMS = Number(flag('dims', '384'))
 const SETTLE_MS = Number(flag('settle-ms', '3000'))
 const MiB = 1024 * 1024
 
-const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
-
 const host = await startHostProcess({ PERSIST: 'false', MAX_SESSIONS_PER_IP: '100000', MAX_CONNECTIONS_PER_IP: '100000' }, { nodeArgs: ['--expose-gc'] })
 try {
   await sleep(SETTLE_MS)
   await host.gc()
-  const before = rssOf(host.pid)
+  const before = rssBytes(host.pid)
   const data = clustered({ count: VECTORS, dims: DIMS, seed: 99 })
   const t0 = performance.now()
   // One connection; sessions opened one after another on it.
@@ -49,9 +48,9 @@ try {
     await sleep(500)
   }
   await sleep(SETTLE_MS)
-  const after = rssOf(host.pid)
+  const after = rssBytes(host.pid)
   await host.gc()
-  const live = rssOf(host.pid)
+  const live = rssBytes(host.pid)
   const stats = await host.stats()
   await client.close()
   const raw = SESSIONS * VECTORS * DIMS * 4

@@ -16,8 +16,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { SessionClient } from '@rag-session-host/client'
 import { clustered } from './lib/data.js'
 import { startHostProcess } from './host/spawn.js'
+import { flagValue } from './lib/cli.js'
 
-const flag = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
+const flag = flagValue
 const OP = flag('op', 'search')
 const VECTORS = Number(flag('vectors', '20000'))
 const COUNT = Number(flag('count', '3000'))

@@ -32,6 +32,8 @@ import { startWorker } from '../src/util/worker-file.js'
 import { clustered } from './lib/data.js'
 import { nextReply } from './lib/worker-reply.js'
 import { startHostProcess, type HostStats } from './host/spawn.js'
+import { flagValue } from './lib/cli.js'
+import { percentile } from './lib/stats.js'
 
 const DIMS = 384
 const K = 10
@@ -39,7 +41,7 @@ const B_VECTORS = 1000
 const AIM_LOOP_P99_MS = 20
 const AIM_SEARCH_RATIO = 2
 
-const flag = (name: string, dflt: string): string => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
+const flag = flagValue
 const VECTORS = Number(flag('vectors', '100000'))
 const BATCHES = flag('batches', '1000,250').split(',').map(Number)
 const RUNS = Number(flag('runs', '3'))
@@ -68,11 +70,11 @@ interface Run {
   rssMiB: number
 }
 
-const pct = (xs: number[], p: number): number => {
-  if (xs.length === 0) return Number.NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
-}
+const pct = (xs: number[], p: number): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  )
 
 // Seeded data, the same every run: A's 100k (made in A's worker, seed 1234) and B's 1k from different mixtures.
 const SEED_A = 1234

@@ -38,3 +38,8 @@ export async function runCli<O>(name: string, usage: string, parse: (argv: reado
   }
   process.exitCode = await run(opts, io)
 }
+
+/** The value of `--name=value` among the process's arguments, or `dflt`: the flags of the small one-off bench scripts. */
+export function flagValue(name: string, dflt: string): string {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt
+}

@@ -3,7 +3,7 @@
 // session and open a new one all along, a sample of the host's memory every
 // --sample-s, the growth after the warm-up, the verdict, and on a fail (or
 // with --heap-diff) a diff of two heap snapshots of the host.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +19,7 @@ import { runClient } from '../load/workload.js'
 import type { SoakOptions } from './args.js'
 import { diffSummaries, summarizeFile, takeSnapshot } from './heap.js'
 import { SAMPLE_HEADER, growth, heapDiffLines, sampleLine, verdict, type Sample } from './report.js'
+import { rssBytes } from '../lib/proc.js'
 
 /** The host's environment beyond bench/host/spawn.ts's (rate limits off there). */
 export const SOAK_ENV = {
@@ -34,8 +35,7 @@ export const SOAK_ENV = {
 function vmRssMiB(pid: number | undefined): number | null {
   if (pid === undefined) return null
   try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null
+    return Math.round((rssBytes(pid) / 2 ** 20) * 10) / 10
   } catch {
     return null
   }

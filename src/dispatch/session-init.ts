@@ -1,24 +1,15 @@
 // encrypted_session_init (PROTOCOL.md §2.2): every check in the contract's order, and
 // nothing changes until all of them have passed.
 import { boxBefore, verifyDetached } from '@rag-session-host/client/node-crypto'
-import {
-  decodeBase64,
-  decodeUtf8,
-  encodeUtf8,
-  KEY_BYTES,
-  NONCE_BYTES,
-  SIGNATURE_BYTES,
-  SIGN_PUBLIC_KEY_BYTES,
-  initSignatureText,
-  isSessionId,
-} from '@rag-session-host/client/shared'
+import { decodeBase64, encodeUtf8, KEY_BYTES, NONCE_BYTES, SIGNATURE_BYTES, SIGN_PUBLIC_KEY_BYTES, initSignatureText, isSessionId } from '@rag-session-host/client/shared'
 import { ProtocolError, badRequest } from '../protocol/errors.js'
 import { secretbox } from '../crypto/secretbox.js'
-import { frameId, parseInitPayload, parseJson, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
+import { frameId, parseInitPayload, requireRequestId, requireSessionId, requireString, type JsonObject } from '../protocol/inbound.js'
 import type { JournalRecord } from '../journal/journal.js'
 import { commitThen } from './commit.js'
 import type { HostContext, Peer } from './context.js'
 import type { Outcome } from './outcome.js'
+import { parsePlaintext } from './plaintext.js'
 import { rejectFrame } from './reject.js'
 
 /** Base64 characters of the largest init ciphertext accepted (48 KiB of payload). */
@@ -61,9 +52,8 @@ function check(ctx: HostContext, peer: Peer, frame: JsonObject): Accepted {
   if (!opened) throw new ProtocolError('decrypt_failed', 'the init box does not open with this host key')
 
   // 3. payload shape
-  const text = decodeUtf8(opened)
-  const json = text === undefined ? undefined : parseJson(text)
-  if (!json?.ok) throw badRequest('init payload is not JSON')
+  const json = parsePlaintext(opened)
+  if (!json.ok) throw badRequest('init payload is not JSON')
   const payload = parseInitPayload(json.value)
   const sessionKey = decodeBase64(payload.session_key, KEY_BYTES)
   if (!sessionKey) throw badRequest('session_key must be base64 of 32 bytes')

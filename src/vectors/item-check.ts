@@ -19,7 +19,6 @@ export interface ItemRejection {
 
 /** What the stateless checks found, per item, in request order. Plain data: it survives a structured clone. */
 export interface CheckedItems {
-  readonly kind: 'checked-items'
   /** The item's id when it is an object with a string id, else null. */
   readonly ids: (string | null)[]
   /** A failed id or vector check (these outrank the dimension check). */
@@ -80,5 +79,5 @@ export function checkItems(items: readonly unknown[], limits: ItemLimits): Check
     else meta[i] = m
   }
   starts[n] = used
-  return { kind: 'checked-items', ids, early, late, meta, starts, units }
+  return { ids, early, late, meta, starts, units }
 }
