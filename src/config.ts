@@ -188,6 +188,36 @@ export const SETTINGS = {
     default: undefined,
     doc: 'When set, a comma-separated list of the only `Origin`s whose WebSocket upgrades are accepted (others get HTTP 403); an upgrade without `Origin` (a non-browser client) is always accepted.',
   },
+  clusterRedisUrl: {
+    env: 'CLUSTER_REDIS_URL',
+    kind: { type: 'string', pattern: /^rediss?:\/\/\S+$/, hint: 'a redis:// or rediss:// URL (redis://[user:password@]host[:port][/db])' },
+    default: undefined,
+    doc: 'Cluster mode (docs/SCALING.md): the Redis that holds every session (journal, snapshots, leases). Password and TLS (`rediss://`) go in the URL. Unset: one host, the local journal.',
+  },
+  nodeId: {
+    env: 'NODE_ID',
+    kind: { type: 'string', pattern: /^[A-Za-z0-9._:-]{1,128}$/, hint: '1 to 128 of A-Z a-z 0-9 . _ : -' },
+    default: undefined,
+    doc: 'Name of this host in the cluster (leases, `GET /v1/admin/cluster`); unset: `<hostname>:<PORT>`.',
+  },
+  clusterLeaseMs: {
+    env: 'CLUSTER_LEASE_MS',
+    kind: int(1000, 600_000),
+    default: '10000',
+    doc: "How long a host's lease on a session lasts without renewal (it renews every third of it): after a host dies, its sessions move once this has passed.",
+  },
+  clusterHoldMs: {
+    env: 'CLUSTER_HOLD_MS',
+    kind: int(0, 600_000),
+    default: '5000',
+    doc: 'A session stays on a host at least this long after it arrived there before it is handed to another (stops two connections on two hosts from bouncing it).',
+  },
+  clusterHandoffMs: {
+    env: 'CLUSTER_HANDOFF_MS',
+    kind: int(100, 60_000),
+    default: '3000',
+    doc: 'How long an init waits for the owning host to hand a session over before it is answered `unavailable` (retry).',
+  },
 } as const satisfies Record<string, Setting>
 
 type Settings = typeof SETTINGS
@@ -287,6 +317,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   // An init is fresh for INIT_CLOCK_SKEW_MS either side of its ts; its eph_pub
   // must be remembered at least that whole span, or a captured init replays.
   if (c.replayWindowMs < 2 * c.initClockSkewMs) throw new ConfigError('REPLAY_WINDOW_MS must be at least twice INIT_CLOCK_SKEW_MS')
+  // Clients see one public key whichever host they reach: a key file per host would give each its own.
+  if (c.clusterRedisUrl !== undefined && c.hostSecretKey === undefined)
+    throw new ConfigError('CLUSTER_REDIS_URL needs HOST_SECRET_KEY: every host of a cluster shares one identity')
   return c
 }
 

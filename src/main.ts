@@ -57,6 +57,13 @@ log.info(
 )
 
 onShutdown(log, config.shutdownGraceMs, () => server.close())
+// Cluster mode: credentials Redis refuses, or an identity the cluster does not share, stop the host (a restart cannot fix them).
+server.joined.catch(async (err: unknown) => {
+  if (err instanceof ConfigError) process.stderr.write(`rag-session-host: invalid configuration: ${err.message}\n`)
+  log.fatal({ event: 'host.start_failed', err: err instanceof Error ? err.message : String(err) }, 'host could not join its cluster')
+  await server.close().catch(() => undefined)
+  process.exit(1)
+})
 // A file-size limit (ulimit -f) must surface as EFBIG on a journal write
 // (refused, journal.failed), never kill the host. Node ignores SIGXFSZ, but a
 // preloaded signal-exit (APM agents, test runners) re-raises it unless the

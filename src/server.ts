@@ -14,7 +14,12 @@ import { FrameOffload } from './dispatch/frame-offload.js'
 import { ChangeQueue } from './dispatch/change-queue.js'
 import type { HostContext } from './dispatch/context.js'
 import { FileJournal, NoJournal, type Journal } from './journal/journal.js'
+import { Cluster } from './cluster/cluster.js'
+import { ClusterMetrics } from './cluster/cluster-metrics.js'
+import { RedisLink } from './cluster/redis-link.js'
+import { VERSION } from './version.js'
 import { registerAdmin } from './ops/admin/index.js'
+import { serveCarried } from './ops/admin/cluster-routes.js'
 import { adminToken } from './ops/admin/token.js'
 import { EventLoopMonitor } from './ops/event-loop.js'
 import { HttpLogController } from './ops/http-log.js'
@@ -37,6 +42,13 @@ export interface HostServer {
   listen(): Promise<string>
   /** Stops taking connections, tells every client, closes sockets and workers. Idempotent. */
   close(): Promise<void>
+  /**
+   * Cluster mode: resolves once the host has joined (Redis reached, identity
+   * checked); it waits for a Redis that is down. Rejects with a ConfigError
+   * for what only an operator can fix (credentials refused, another
+   * identity): the host must then stop. Resolves at once on a lone host.
+   */
+  readonly joined: Promise<void>
 }
 
 export interface BuildOptions {
@@ -90,31 +102,55 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     journal: () => ({ ...journal.stats(), healthy: journal.healthy }),
   })
   let journalHealthy = true
-  // Recovery fills the store before anything else can touch it.
-  const journal: Journal = config.persist
-    ? new FileJournal({
-        dataDir: config.dataDir,
-        hostSecret: identity.storageKey,
-        fsync: config.journalFsync as 'always' | 'interval' | 'off',
-        fsyncIntervalMs: config.journalFsyncMs,
-        retryMs: config.journalRetryMs,
-        snapshotBytes: config.journalSnapshotBytes,
-        snapshotIntervalMs: config.journalSnapshotMs,
-        store: sessions,
-        logger: log,
-        now,
-        onHealth: (healthy) => {
-          journalHealthy = healthy
-        },
-        observe: {
-          fsync: (s) => metrics.fsyncSeconds.observe(s),
-          snapshot: (r) => {
-            metrics.snapshotSeconds.observe(r.ms / 1000)
-            metrics.snapshotBytes.set(r.bytes)
+  const changes = new ChangeQueue()
+  const cluster = config.clusterRedisUrl === undefined ? undefined : buildCluster()
+  function buildCluster(): Cluster {
+    const clusterMetrics = new ClusterMetrics(metrics.registry, () => cluster?.leases.size ?? 0)
+    const link = new RedisLink({ url: config.clusterRedisUrl!, logger: log, observeRtt: (s) => clusterMetrics.redisSeconds.observe(s), onHealth: () => undefined })
+    return new Cluster({
+      config,
+      link,
+      store: sessions,
+      hostSecret: identity.storageKey,
+      publicKey: identity.publicKeyBase64,
+      exclusive: async (sessionId, fn) => changes.run(sessionId, fn),
+      metrics: clusterMetrics,
+      logger: log,
+      now,
+      version: VERSION,
+      observeSnapshot: (r) => {
+        metrics.snapshotSeconds.observe(r.ms / 1000)
+        metrics.snapshotBytes.set(r.bytes)
+      },
+    })
+  }
+  // Recovery fills the store before anything else can touch it (a cluster loads sessions as inits bring them).
+  const journal: Journal = cluster
+    ? cluster.journal
+    : config.persist
+      ? new FileJournal({
+          dataDir: config.dataDir,
+          hostSecret: identity.storageKey,
+          fsync: config.journalFsync as 'always' | 'interval' | 'off',
+          fsyncIntervalMs: config.journalFsyncMs,
+          retryMs: config.journalRetryMs,
+          snapshotBytes: config.journalSnapshotBytes,
+          snapshotIntervalMs: config.journalSnapshotMs,
+          store: sessions,
+          logger: log,
+          now,
+          onHealth: (healthy) => {
+            journalHealthy = healthy
           },
-        },
-      })
-    : new NoJournal()
+          observe: {
+            fsync: (s) => metrics.fsyncSeconds.observe(s),
+            snapshot: (r) => {
+              metrics.snapshotSeconds.observe(r.ms / 1000)
+              metrics.snapshotBytes.set(r.bytes)
+            },
+          },
+        })
+      : new NoJournal()
   const keys = new KeyStore()
   const replays = new ReplayCache(config.replayWindowMs, config.replayCacheMax)
   const offload = new FrameOffload(config.cryptoOffloadBytes)
@@ -132,7 +168,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     offload,
     metrics,
     journal,
-    changes: new ChangeQueue(),
+    changes,
+    cluster,
     initRates: new KeyedRateLimiter(config.initRatePerIp),
     inbound,
     connections: registry,
@@ -146,7 +183,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // (event-loop delay, heap): the balancer sends clients elsewhere meanwhile.
   const state = new Readiness({
     log,
-    journalWritable: () => journalHealthy,
+    journalWritable: () => (cluster ? cluster.ready : journalHealthy),
     journalRetryMs: config.journalRetryMs,
     maxEventLoopDelayMs: config.readyMaxEventLoopDelayMs,
     maxHeapUsedBytes: config.readyMaxHeapUsedBytes,
@@ -181,7 +218,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   })
   await registerHttpRoutes(app, ctx, state)
   const eventLoop = new EventLoopMonitor()
-  await registerAdmin(app, ctx, adminToken(config), {
+  const token = adminToken(config)
+  await registerAdmin(app, ctx, token, {
     startedAt: now(),
     ready: () => state.ready(),
     eventLoop,
@@ -191,6 +229,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     },
   })
   registerWebSocketRoute(app, ctx, registry, state)
+  // Admin requests other hosts carry here run through this host's own routes.
+  if (cluster && token !== undefined) serveCarried(app, cluster, token)
 
   // One timer each for all sessions and all sockets, not one per object.
   const sweeper = setInterval(() => {
@@ -216,18 +256,41 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await app.close()
       // Everything acknowledged is on disk already; this writes the rest (and a snapshot when cheap).
       await journal.close().catch((err: unknown) => log.error({ event: 'journal.close_failed', err }, 'journal flush at shutdown failed'))
+      // Every lease goes at once: the hosts the clients reconnect to need not wait for them to expire.
+      if (cluster) {
+        await cluster
+          .drain()
+          .catch((err: unknown) => log.warn({ event: 'cluster.drain_failed', err: (err as Error).message }, 'could not release every lease; they expire by themselves'))
+        await cluster.close()
+      }
       sessions.clear()
       eventLoop.close()
       await Promise.all([vectors.close(), offload.close()])
       log.info({ event: 'host.stopped' }, 'host stopped')
     })())
 
+  let join: { resolve(): void; reject(err: unknown): void } | undefined
+  const joined = cluster
+    ? new Promise<void>((resolve, reject) => {
+        join = { resolve, reject }
+      })
+    : Promise.resolve()
+  // A rejection nobody awaits (a test that never listens) must not count as unhandled.
+  joined.catch(() => undefined)
+
   return {
     app,
     ctx,
+    joined,
     async listen() {
       await app.listen({ host: config.host, port: config.port })
       state.started()
+      // Joins in the background: the host answers /ready (503 until joined) while Redis is awaited.
+      if (cluster)
+        cluster.start().then(
+          () => join!.resolve(),
+          (err: unknown) => join!.reject(err),
+        )
       const address = app.server.address()
       const port = typeof address === 'object' && address ? address.port : config.port
       const host = config.host.includes(':') ? `[${config.host}]` : config.host

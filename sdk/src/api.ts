@@ -33,7 +33,7 @@ export {
 } from './frames.js'
 export { encodeVectorBase64, decodeVectorBase64 } from './vector-codec.js'
 export { backoffDelay, backoffCeiling, type BackoffOptions } from './backoff.js'
-export { endpoints, type Endpoints } from './endpoints.js'
+export { endpoints, routedWsUrl, type Endpoints } from './endpoints.js'
 export { fetchHostInfo, parseHostInfo } from './host-info.js'
 export { Emitter } from './emitter.js'
 export type { InitCrypto, FrameCrypto, Ephemeral, Secretbox } from './crypto/types.js'

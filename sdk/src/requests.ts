@@ -1,7 +1,8 @@
 // The request book of one client: every call not yet answered, in call
 // order, with its timer. A request is `pending` from the call until it is
 // settled (once, by a reply, a timeout or a failure); `queued` until it is
-// sent. Nothing here touches a socket.
+// sent, and queued again while it waits to be sent again after `unavailable`
+// (retry-policy.ts). Nothing here touches a socket.
 import type { HostError } from './errors.js'
 
 export interface Pending {
@@ -20,6 +21,14 @@ export interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined
   resolve: (value: unknown) => void
   reject: (err: HostError) => void
+  /** Its place in the queue: call order, with the re-init of a reconnect ahead of everything (negative). */
+  order?: number
+  /** When its timeout runs out, on the client's monotonic clock (`performance.now()`). */
+  deadline?: number
+  /** A retry after `unavailable`: not sent again before this time (same clock). */
+  notBefore?: number
+  /** The `unavailable` answer a retry is waiting out; the request fails with it if its deadline passes first. */
+  lastError?: HostError
 }
 
 export class RequestBook {
@@ -38,6 +47,20 @@ export class RequestBook {
     if (this.#pending.has(p.id)) this.#queue.unshift(p)
   }
 
+  /**
+   * Puts a request that is to be sent again back in its place: ahead of
+   * every queued entry with a later `order`, behind the others. The queue
+   * stays in call order (re-inits first), so what was called after it is
+   * not sent before it.
+   */
+  requeueInOrder(p: Pending): void {
+    if (!this.has(p)) return
+    const order = p.order ?? 0
+    const i = this.#queue.findIndex((q) => (q.order ?? 0) > order)
+    if (i < 0) this.#queue.push(p)
+    else this.#queue.splice(i, 0, p)
+  }
+
   get(id: string): Pending | undefined {
     return this.#pending.get(id)
   }
@@ -48,6 +71,16 @@ export class RequestBook {
 
   get hasQueued(): boolean {
     return this.#queue.length > 0
+  }
+
+  /** The next queued request still pending, left in the queue (settled entries ahead of it are dropped). */
+  peek(): Pending | undefined {
+    let p: Pending | undefined
+    while ((p = this.#queue[0]) !== undefined) {
+      if (this.has(p)) return p
+      this.#queue.shift()
+    }
+    return undefined
   }
 
   /** The next queued request still pending, removed from the queue. */

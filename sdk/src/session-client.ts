@@ -2,9 +2,10 @@
 // bound session, typed operations, notices as events, reconnection with a
 // fresh session key. The parts it drives each do one job: socket.ts (I/O),
 // requests.ts (the request book), inbound.ts (what a frame means),
-// reconnect-policy.ts (when to retry). See docs/CLIENT.md.
+// reconnect-policy.ts (when to reconnect), retry-policy.ts (when to send a
+// request answered `unavailable` again). See docs/CLIENT.md.
 import { Emitter } from './emitter.js'
-import { endpoints, type Endpoints } from './endpoints.js'
+import { endpoints, routedWsUrl, type Endpoints } from './endpoints.js'
 import { HostError, isRetryableError } from './errors.js'
 import { createSessionInit, generateIdentity, sealRequest, type Identity } from './frames.js'
 import { fetchHostInfo } from './host-info.js'
@@ -12,11 +13,12 @@ import { readFrame, type Verdict } from './inbound.js'
 import { platform } from './platform.js'
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy.js'
 import { RequestBook, type Pending } from './requests.js'
+import { unavailableRetryDelay } from './retry-policy.js'
 import { decodeBase64, encodeBase64Url, utf8Length } from './shared/encoding.js'
 import { isSessionId, type HostInfo, type Metadata, type OperationName, type Operations, type Role, type SessionInitInfo, type SessionStatusNotice } from './shared/messages.js'
 import { randomBytes } from './shared/nonce.js'
 import { KEY_BYTES } from './shared/sizes.js'
-import { ClientSocket } from './socket.js'
+import { CLOSE_ABNORMAL, ClientSocket } from './socket.js'
 import { encodeVectorBase64 } from './vector-codec.js'
 
 export type { ReconnectOptions } from './reconnect-policy.js'
@@ -33,6 +35,12 @@ export interface ConnectOptions {
   vectorEncoding?: 'b64' | 'array'
   /** Browsers: close the client when the page is closed (`pagehide`), so the session goes `detached` at once. Default true. */
   closeOnPageHide?: boolean
+  /**
+   * The session you will open first, as the routing hint of the first
+   * connection (`/v1/ws?session_id=<id>`, for a load balancer); it does not
+   * open the session. Later connections name the session they re-open.
+   */
+  routeHint?: string
 }
 
 export interface RequestOptions {
@@ -67,7 +75,7 @@ export interface ReconnectingInfo {
 }
 
 export interface SessionClientEvents {
-  /** A host notice (`session_status`): ended, evicted, shutting_down. */
+  /** A host notice (`session_status`): ended, evicted, shutting_down. After `evicted` with reason `moved` the client reconnects by itself. */
   notice: [notice: SessionStatusNotice]
   /** The connection dropped unexpectedly; in-flight requests have been rejected. */
   disconnected: [info: DisconnectInfo]
@@ -92,6 +100,12 @@ interface Bound {
 
 const DEFAULT_TIMEOUT_MS = 30_000
 
+/** The clock of deadlines and retries: monotonic, in Node and browsers alike. */
+const now = (): number => performance.now()
+
+/** `evicted` with reason `moved` (PROTOCOL.md §8.1): the session lives on another host now. */
+const isMoved = (notice: SessionStatusNotice): boolean => notice.status === 'evicted' && notice.reason === 'moved'
+
 export class SessionClient extends Emitter<SessionClientEvents> {
   readonly identity: Identity
   readonly #endpoints: Endpoints
@@ -99,6 +113,7 @@ export class SessionClient extends Emitter<SessionClientEvents> {
   readonly #timeoutMs: number
   readonly #policy: ReconnectPolicy
   readonly #vectorEncoding: 'b64' | 'array'
+  readonly #firstRouteHint: string | undefined
   readonly #idPrefix = `${encodeBase64Url(randomBytes(4))}-`
   #seq = 0
 
@@ -117,6 +132,8 @@ export class SessionClient extends Emitter<SessionClientEvents> {
   /** An init being built or sent and not yet answered: nothing else is sent until it is. */
   #initInFlight: Pending | undefined
   readonly #book = new RequestBook()
+  /** Wakes the queue when a request waiting out `unavailable` may be sent again. */
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
 
   #closed = false
   #closePromise: Promise<void> | undefined
@@ -138,6 +155,10 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS
     this.#policy = new ReconnectPolicy(opts.reconnect)
     this.#vectorEncoding = opts.vectorEncoding ?? 'b64'
+    if (opts.routeHint !== undefined && !isSessionId(opts.routeHint)) {
+      throw new HostError('bad_request', 'routeHint must be a session id (^[A-Za-z0-9._:-]{1,128}$)', { retryable: false })
+    }
+    this.#firstRouteHint = opts.routeHint
     if (opts.closeOnPageHide !== false) this.#unsubscribePageHide = platform().onPageHide?.(() => void this.close())
   }
 
@@ -203,7 +224,8 @@ export class SessionClient extends Emitter<SessionClientEvents> {
    * fresh session key K (creating the session if it does not exist). Calling
    * it again rotates the key. Requests made after this call go to this
    * session; they wait until the init is answered. On `ok: false` rejects
-   * with the host's HostError, and the connection stays as it was.
+   * with the host's HostError, and the connection stays as it was (an init
+   * answered `unavailable` is sent again first, as any request is).
    */
   openSession(sessionId: string, opts: { newAttempt?: boolean } & RequestOptions = {}): Promise<SessionInitInfo> {
     if (!isSessionId(sessionId)) {
@@ -219,6 +241,8 @@ export class SessionClient extends Emitter<SessionClientEvents> {
    * fields of its reply (without type, id, ok). Rejects with HostError: the
    * host's error, or `timeout`, `disconnected`, `no_session` (no session open
    * here), `limit_exceeded` (frame over the host's max_frame_bytes, not sent).
+   * An answer `unavailable` is not returned at once: the request is sent again
+   * after the host's `retry_after_ms` until its timeout, then rejects with it.
    */
   request<N extends OperationName>(type: N, fields: Operations[N]['request'], options?: RequestOptions): Promise<Response<N>>
   request(type: string, fields?: Record<string, unknown>, options?: RequestOptions): Promise<Record<string, unknown>>
@@ -320,8 +344,10 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     first = false,
   ): Promise<unknown> {
     return new Promise((resolve, reject) => {
+      const seq = ++this.#seq
+      const ms = timeoutMs ?? this.#timeoutMs
       const p: Pending = {
-        id: `${this.#idPrefix}${++this.#seq}`,
+        id: `${this.#idPrefix}${seq}`,
         kind,
         type,
         target,
@@ -332,8 +358,9 @@ export class SessionClient extends Emitter<SessionClientEvents> {
         timer: undefined,
         resolve,
         reject,
+        order: first ? -seq : seq,
+        deadline: now() + ms,
       }
-      const ms = timeoutMs ?? this.#timeoutMs
       p.timer = setTimeout(() => this.#onTimeout(p, ms), ms)
       this.#book.add(p, first)
       this.#pump()
@@ -367,7 +394,9 @@ export class SessionClient extends Emitter<SessionClientEvents> {
 
   #onTimeout(p: Pending, ms: number): void {
     const wasSentInit = p.kind === 'init' && this.#initInFlight === p && p.sentBytes !== undefined
-    this.#fail(p, new HostError('timeout', `no reply to ${p.type} within ${ms} ms`, { requestId: p.id }))
+    // Waiting to be sent again after `unavailable`: that answer is the truth (not applied), not a timeout.
+    const waited = p.sentBytes === undefined ? p.lastError : undefined
+    this.#fail(p, waited ?? new HostError('timeout', `no reply to ${p.type} within ${ms} ms`, { requestId: p.id }))
     if (wasSentInit) {
       // The host may still switch to this key later; we cannot know which key
       // it holds, so start over on a new connection (and a new key).
@@ -381,6 +410,11 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     for (;;) {
       const socket = this.#socket
       if (!socket?.open || this.#initInFlight || !this.#book.hasQueued) return
+      const head = this.#book.peek()
+      if (!head) return
+      // A retry after `unavailable` waits its time, and what was called after it waits behind it.
+      const wait = (head.notBefore ?? 0) - now()
+      if (wait > 0) return this.#wakeAfter(wait)
       const p = this.#book.next()
       if (!p) return
       if (p.kind === 'init') {
@@ -395,6 +429,37 @@ export class SessionClient extends Emitter<SessionClientEvents> {
       }
       this.#sendRequest(socket, bound, p)
     }
+  }
+
+  #wakeAfter(ms: number): void {
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined
+        this.#pump()
+      },
+      Math.max(1, Math.ceil(ms)),
+    )
+  }
+
+  /**
+   * A request (or init) the host answered `unavailable`: it goes back in its
+   * place in the queue, to be sent again as a new frame once the wait that
+   * retry-policy.ts gives has passed. False when it is to fail with `err`
+   * now (another error, or its deadline would pass first).
+   */
+  #retryLater(p: Pending, err: HostError): boolean {
+    const at = now()
+    const delay = unavailableRetryDelay(err, (p.deadline ?? Infinity) - at)
+    if (delay === undefined || !this.#book.has(p)) return false
+    // The host changed nothing (a failed init leaves the connection's key as it was).
+    if (this.#initInFlight === p) this.#initInFlight = undefined
+    p.sentBytes = undefined
+    p.sessionKey = undefined
+    p.lastError = err
+    p.notBefore = at + delay
+    this.#book.requeueInOrder(p)
+    return true
   }
 
   async #sendInit(socket: ClientSocket, p: Pending): Promise<void> {
@@ -456,10 +521,12 @@ export class SessionClient extends Emitter<SessionClientEvents> {
       case 'error':
         return this.#emitError(v.error)
       case 'fail':
+        if (this.#retryLater(v.pending, v.error)) return
         return this.#fail(v.pending, v.error)
       case 'reply':
         return this.#succeed(v.pending, v.fields)
       case 'notice':
+        if (isMoved(v.notice)) return this.#sessionMoved(v.notice)
         this.emit('notice', v.notice)
         return
       case 'bound':
@@ -468,6 +535,20 @@ export class SessionClient extends Emitter<SessionClientEvents> {
         this.#lastBound = v.pending.target
         return this.#succeed(v.pending, v.info)
     }
+  }
+
+  /**
+   * `evicted`/`moved`: the bound session lives on another host now. As after
+   * a host that shuts down: emit the notice, drop this socket (nothing more is
+   * sent on it; in-flight requests reject with `disconnected`), reconnect
+   * through the same URL (the balancer) and re-init the session. The close
+   * the host sends next (1012) is then ignored; neither counts as a fault.
+   */
+  #sessionMoved(notice: SessionStatusNotice): void {
+    const socket = this.#socket
+    socket?.terminate()
+    this.emit('notice', notice)
+    if (socket && socket === this.#socket) this.#onClose(socket, CLOSE_ABNORMAL, 'the session moved to another host')
   }
 
   #onClose(socket: ClientSocket, code: number, reason: string): void {
@@ -488,6 +569,14 @@ export class SessionClient extends Emitter<SessionClientEvents> {
         )
       } else {
         this.#fail(p, new HostError('disconnected', `connection closed (${code}${reason ? `: ${reason}` : ''}) before the reply`, { requestId: p.id }))
+      }
+    }
+    // The re-init of a reconnect is for this socket alone: one not on the wire
+    // (waiting out `unavailable`, or still being built) ends with it too, so
+    // the reconnect loop that awaits it goes on to the next attempt.
+    for (const p of this.#book.all()) {
+      if (p.kind === 'init' && (p.order ?? 0) < 0 && p.sentBytes === undefined) {
+        this.#fail(p, new HostError('disconnected', `connection closed (${code}${reason ? `: ${reason}` : ''}) before the re-init was sent`, { requestId: p.id }))
       }
     }
     this.#bound = undefined
@@ -551,6 +640,9 @@ export class SessionClient extends Emitter<SessionClientEvents> {
       }
     } finally {
       this.#reconnecting = false
+      // A drop while this loop finished (a `moved` notice read right behind the
+      // re-init's ack, in the same tick) found it running and started none.
+      if (!this.#closed && this.#socket === undefined) void this.#reconnectLoop()
     }
   }
 
@@ -565,6 +657,16 @@ export class SessionClient extends Emitter<SessionClientEvents> {
       this.#wakeSleep = wake
       this.#sleepTimer = setTimeout(wake, ms)
     })
+  }
+
+  /**
+   * The session a connection opened now will (re-)open first, for its routing
+   * hint: the one a reconnect re-inits, else the one an openSession still
+   * waits to init, else the `routeHint` option. A connection keeps the hint
+   * it was opened with: opening another session on it does not reconnect.
+   */
+  #routeHint(): string | undefined {
+    return this.#lastBound ?? this.#target ?? this.#firstRouteHint
   }
 
   /** Fetches host info (unless pinned) and opens a socket; resolves once it is open. */
@@ -582,7 +684,7 @@ export class SessionClient extends Emitter<SessionClientEvents> {
       close: (code: number, reason: string) => socket && this.#onClose(socket, code, reason),
     }
     try {
-      socket = await ClientSocket.open(this.#endpoints.wsUrl, this.#timeoutMs, handlers, (abort) => (this.#abortOpening = abort))
+      socket = await ClientSocket.open(routedWsUrl(this.#endpoints.wsUrl, this.#routeHint()), this.#timeoutMs, handlers, (abort) => (this.#abortOpening = abort))
     } finally {
       this.#abortOpening = undefined
     }
@@ -596,6 +698,8 @@ export class SessionClient extends Emitter<SessionClientEvents> {
     this.#unsubscribePageHide?.()
     this.#wakeSleep?.()
     this.#abortOpening?.()
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
     const message = reason ? `the client stopped: ${reason.message}` : 'the client is closed'
     for (const p of this.#book.all()) {
       this.#fail(p, new HostError('disconnected', message, { requestId: p.id, retryable: false, cause: reason }))

@@ -14,6 +14,7 @@ import type { SessionVectors, VectorEngine } from '../vectors/index.js'
 import type { KeyedRateLimiter } from '../transport/rate-limiter.js'
 import type { InboundBudget } from '../transport/inbound-budget.js'
 import type { ChangeQueue } from './change-queue.js'
+import type { Cluster } from '../cluster/cluster.js'
 
 export type HostSession = Session<SessionVectors>
 
@@ -45,5 +46,7 @@ export interface HostContext {
   /** Session inits per client address (INIT_RATE_PER_IP). */
   readonly initRates: KeyedRateLimiter
   readonly log: Logger
+  /** Cluster mode (CLUSTER_REDIS_URL): leases, hand-offs, the journal in Redis; undefined on a lone host. */
+  readonly cluster?: Cluster | undefined
   now(): number
 }

@@ -200,7 +200,14 @@ export function handleSessionInit(ctx: HostContext, peer: Peer, frame: JsonObjec
   }
   const fail = (err: unknown): Outcome => rejectFrame(ctx, peer, 'init', accepted.requestId, err, { session_id: accepted.sessionId })
   try {
-    const outcome = ctx.changes.run(accepted.sessionId, () => admit(ctx, peer, accepted))
+    const cluster = ctx.cluster
+    // In cluster mode the session is first brought here (lease, then its state from Redis), in its turn.
+    const outcome = cluster
+      ? ctx.changes.run(accepted.sessionId, async () => {
+          await cluster.claim(accepted.sessionId, accepted.clientPub)
+          return admit(ctx, peer, accepted)
+        })
+      : ctx.changes.run(accepted.sessionId, () => admit(ctx, peer, accepted))
     return outcome instanceof Promise ? outcome.then(ok, fail) : ok(outcome)
   } catch (err) {
     return fail(err)

@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import type { HistoryMessage } from '@rag-session-host/client/shared'
 import { CHUNK_MASK, CHUNK_SHIFT, isAlive, type Metadata, type StoreView } from '../vectors/index.js'
 import type { HostStore } from './apply.js'
+import type { Session } from '../sessions/session.js'
+import type { SessionVectors } from '../vectors/index.js'
 import { frameRecord, writeHeader } from './file-format.js'
 import { fsyncDir, listDir, segmentName, snapshotName } from './layout.js'
 import { encodeRecord, type JournalRecord } from './records.js'
@@ -19,42 +21,50 @@ export interface Captured {
   sessions: { head: Extract<JournalRecord, { t: 'session' }>; messages: HistoryMessage[]; view: StoreView }[]
 }
 
+type HostSession = Session<SessionVectors>
+
 const MESSAGES_PER_RECORD = 512
 const VECTORS_PER_RECORD = 1024
 /** Work done between two yields to the event loop. */
 const SLICE_MS = 4
 const WRITE_BYTES = 4 * 1024 * 1024
 
-export function capture(store: HostStore): Captured {
-  const sessions: Captured['sessions'] = []
-  for (const s of store.values()) {
-    sessions.push({
-      head: {
-        t: 'session',
-        s: s.id,
-        seq: s.seq,
-        owner: s.owner,
-        ...(s.address === undefined ? {} : { address: s.address }),
-        createdAt: s.createdAt,
-        attempt: s.attempt,
-        status: s.status,
-        autoRecovered: s.autoRecovered,
-        statusSince: s.statusSince,
-        lastActiveAt: s.lastActiveAt,
-      },
-      messages: s.history.all(),
-      view: s.vectors.view(),
-    })
+/** One session at one instant, cheap to take (cluster mode snapshots sessions one by one). */
+export type CapturedSession = Captured['sessions'][number]
+
+export function captureSession(s: HostSession): CapturedSession {
+  return {
+    head: {
+      t: 'session',
+      s: s.id,
+      seq: s.seq,
+      owner: s.owner,
+      ...(s.address === undefined ? {} : { address: s.address }),
+      createdAt: s.createdAt,
+      attempt: s.attempt,
+      status: s.status,
+      autoRecovered: s.autoRecovered,
+      statusSince: s.statusSince,
+      lastActiveAt: s.lastActiveAt,
+    },
+    messages: s.history.all(),
+    view: s.vectors.view(),
   }
-  return { nextSeq: store.nextSeq, sessions }
+}
+
+export function capture(store: HostStore): Captured {
+  return { nextSeq: store.nextSeq, sessions: [...store.values()].map(captureSession) }
+}
+
+/** The records that make one session exactly what it was when captured. */
+export function* sessionRecords({ head, messages, view }: CapturedSession): Generator<JournalRecord> {
+  yield head
+  for (let i = 0; i < messages.length; i += MESSAGES_PER_RECORD) yield { t: 'messages', s: head.s, list: messages.slice(i, i + MESSAGES_PER_RECORD) }
+  yield* vectorRecords(head.s, view)
 }
 
 function* records(c: Captured, segment: number): Generator<JournalRecord> {
-  for (const { head, messages, view } of c.sessions) {
-    yield head
-    for (let i = 0; i < messages.length; i += MESSAGES_PER_RECORD) yield { t: 'messages', s: head.s, list: messages.slice(i, i + MESSAGES_PER_RECORD) }
-    yield* vectorRecords(head.s, view)
-  }
+  for (const session of c.sessions) yield* sessionRecords(session)
   yield { t: 'snapshot_end', sessions: c.sessions.length, nextSeq: c.nextSeq, segment }
 }
 

@@ -68,7 +68,7 @@ export function endedNotice(by: 'client' | 'operator' = 'client'): SessionStatus
   return statusNotice('ended', by === 'client' ? 'ended_by_client' : 'ended_by_operator')
 }
 
-const EVICTED_REASONS = { retention: 'retention', reclaimed: 'reclaimed', admin: 'evicted_by_operator', reset: 'host_reset' } as const
+const EVICTED_REASONS = { retention: 'retention', reclaimed: 'reclaimed', admin: 'evicted_by_operator', reset: 'host_reset', moved: 'moved' } as const
 
 export function evictedNotice(reason: keyof typeof EVICTED_REASONS): SessionStatusNotice {
   return statusNotice('evicted', EVICTED_REASONS[reason])

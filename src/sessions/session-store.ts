@@ -21,8 +21,12 @@ export interface SessionStoreOptions<V extends SessionData> {
   now?: () => number
 }
 
-/** Why a session left the store: its lifecycle (retention, reclaimed), an operator (admin, reset), or the host stopping. */
-export type SessionDropReason = 'retention' | 'reclaimed' | 'admin' | 'reset' | 'shutdown'
+/**
+ * Why a session left the store: its lifecycle (retention, reclaimed), an
+ * operator (admin, reset), the host stopping, or (cluster mode) another host
+ * serving it now, its data kept in Redis (moved).
+ */
+export type SessionDropReason = 'retention' | 'reclaimed' | 'admin' | 'reset' | 'shutdown' | 'moved'
 
 export interface SessionStoreEvents<V extends SessionData> {
   /** Emitted synchronously as the session leaves the store, so listeners act at that very moment. */
@@ -172,12 +176,19 @@ export class SessionStore<V extends SessionData = SessionData> extends EventEmit
    * their clocks.
    */
   settleRecovered(): void {
-    const now = this.now()
-    for (const s of this.#sessions.values()) {
-      if (s.status !== 'active' && s.status !== 'detached') continue
-      s.status = 'detached'
-      s.statusSince = now
-    }
+    for (const s of this.#sessions.values()) this.settleLoaded(s)
+  }
+
+  /** The same for one session loaded from elsewhere (cluster mode: another host served it). */
+  settleLoaded(s: Session<V>): void {
+    if (s.status !== 'active' && s.status !== 'detached') return
+    s.status = 'detached'
+    s.statusSince = this.now()
+  }
+
+  /** Cluster mode: the session is served by another host now; its data stays in Redis. */
+  unload(session: Session<V>): void {
+    this.#drop(session, 'moved')
   }
 
   /**

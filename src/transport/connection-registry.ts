@@ -13,6 +13,7 @@ import type { Outbound } from './outbound.js'
 
 /** WebSocket close code "going away", sent to clients at shutdown. */
 const CLOSE_GOING_AWAY = 1001
+const CLOSE_SERVICE_RESTART = 1012
 
 export interface RegistryDeps {
   keys: KeyStore
@@ -60,6 +61,8 @@ export class ConnectionRegistry extends Map<string, Connection> implements Conne
       const conn = this.get(id)
       if (conn && reason !== 'shutdown') outbound.notice(conn, session.id, evictedNotice(reason))
       if (keys.get(id, session.id)) keys.forget(id)
+      // Moved: the client reconnects (through the balancer) to the host that has it now; 1012 says "come back".
+      if (conn && reason === 'moved') conn.close(CLOSE_SERVICE_RESTART, 'session moved to another host')
     }
     session.connections.clear()
   }

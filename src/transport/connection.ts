@@ -82,6 +82,8 @@ export class Connection implements Peer, OutboundConnection, BudgetReader {
     private readonly socket: WebSocket,
     remoteAddress: string,
     private readonly owner: ConnectionOwner,
+    /** The `session_id` of the upgrade URL (PROTOCOL.md §8): for the balancer, and logged; the init stays the authority. */
+    readonly routeHint?: string,
   ) {
     this.openedAt = ctx.now()
     this.address = remoteAddress
@@ -97,7 +99,7 @@ export class Connection implements Peer, OutboundConnection, BudgetReader {
     // alone classifies socket errors (server.ts gives @fastify/websocket a
     // handler that leaves them to it).
     socket.on('error', (err) => this.#socketError(err))
-    this.log.info({ event: 'connection.opened', remote: remoteAddress }, 'connection opened')
+    this.log.info({ event: 'connection.opened', remote: remoteAddress, ...(routeHint === undefined ? {} : { route_hint: routeHint }) }, 'connection opened')
     // The host may be over its inbound budget already.
     this.#updateReading()
   }

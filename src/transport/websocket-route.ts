@@ -8,7 +8,7 @@
 // 426 Upgrade Required. An accepted socket is handed to a Connection.
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { WebSocket } from 'ws'
-import { WS_PATH } from '@rag-session-host/client/shared'
+import { isSessionId, WS_PATH } from '@rag-session-host/client/shared'
 import type { HostContext } from '../dispatch/context.js'
 import type { ReadinessView } from '../ops/readiness.js'
 import { Connection } from './connection.js'
@@ -76,7 +76,9 @@ export function registerWebSocketRoute(app: FastifyInstance, ctx: HostContext, r
       addresses.hold(req.ip, socket)
       let conn: Connection
       try {
-        conn = new Connection(ctx, socket, req.ip, registry)
+        // A hint that is no session id is not an error: it only steers the balancer.
+        const hint = (req.query as { session_id?: unknown }).session_id
+        conn = new Connection(ctx, socket, req.ip, registry, isSessionId(hint) ? hint : undefined)
       } catch (err) {
         // A bug of ours: the socket cannot be served, so it is not kept open.
         ctx.log.error({ event: 'connection.fault', err }, 'could not set up a connection')

@@ -18,7 +18,7 @@ t.test('HostError carries code, retryable, retryAfterMs, requestId', async (t) =
 
 t.test('retryable by default: exactly the contract set plus timeout and disconnected', async (t) => {
   const retryable = ERROR_CODES.filter((c) => defaultRetryable(c))
-  t.same([...retryable].sort(), ['capacity_exceeded', 'internal', 'rate_limited'])
+  t.same([...retryable].sort(), ['capacity_exceeded', 'internal', 'rate_limited', 'unavailable'])
   t.equal(new HostError('timeout', 'x').retryable, true)
   t.equal(new HostError('disconnected', 'x').retryable, true)
   t.equal(new HostError('protocol_error', 'x').retryable, false)

@@ -198,7 +198,7 @@ console.log(JSON.stringify({
     t.equal(probe.code, 0, 'node runs the probe', { stderr: probe.stderr })
     const seen = JSON.parse(probe.stdout.trim() || '{}') as Record<string, unknown>
     t.match(seen.resolved, /\/app\/node_modules\/@rag-session-host\/client\/dist\/index\.node\.js$/, 'Node resolves the package to its compiled Node entry')
-    t.match(seen, { connect: 'function', publicKeyBytes: 32, boxKeyBytes: 32, codes: 16, refusedIsHostError: true, refusedCode: 'bad_request' })
+    t.match(seen, { connect: 'function', publicKeyBytes: 32, boxKeyBytes: 32, codes: 17, refusedIsHostError: true, refusedCode: 'bad_request' })
   })
 
   await t.test('types resolve for a Node project and for a bundler project', async (t) => {

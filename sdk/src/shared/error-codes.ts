@@ -19,12 +19,18 @@ export const ERROR_CODES = [
   'invalid_metadata',
   'limit_exceeded',
   'internal',
+  /**
+   * The session cannot be served right now: it is moving between hosts, or
+   * its store is unreachable; retry the same request (after `retry_after_ms`).
+   * A change answered `unavailable` was not applied (PROTOCOL.md §8.1).
+   */
+  'unavailable',
 ] as const
 
 export type ErrorCode = (typeof ERROR_CODES)[number]
 
 /** Codes a client may retry; the contract marks exactly these. */
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['capacity_exceeded', 'rate_limited', 'internal'])
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['capacity_exceeded', 'rate_limited', 'internal', 'unavailable'])
 
 /** Used when a retryable error has no better estimate of when to retry. */
 export const DEFAULT_RETRY_AFTER_MS = 1000

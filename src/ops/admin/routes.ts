@@ -2,12 +2,13 @@
 // JSON schema before any handler runs, strictly (index.ts: no type coercion,
 // nothing dropped), so bad input changes nothing; every action is logged as
 // `admin.<action>` with the caller's address and its outcome, and counted.
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { SessionStatus } from '@rag-session-host/client/shared'
 import type { HostContext, HostSession } from '../../dispatch/context.js'
-import { badRequest, toAdminError } from './errors.js'
+import { AdminError, badRequest, toAdminError } from './errors.js'
+import { clusterView, isForwarded, listAll, sweepAll, toOwner } from './cluster-routes.js'
 import { dropSession, endSession, recoverStuck, reset, type Notify } from './actions.js'
-import { DEFAULT_PAGE, MAX_PAGE, STATUSES, findSession, listSessions } from './sessions.js'
+import { DEFAULT_PAGE, MAX_PAGE, STATUSES, encodeCursor, findSession, listSessions } from './sessions.js'
 import { hostStats, sessionView, type StatsDeps } from './views.js'
 
 /** Session ids named in one admin.sweep line (each recovered session has its own session.abandoned line too). */
@@ -71,17 +72,41 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: HostContext, deps
     return r
   }
   const ids = (s: HostSession) => ({ session_id: s.id, session_seq: s.seq })
+  const cluster = ctx.cluster
+  /** In cluster mode, and not carried here by another host: the answer covers every host. */
+  const clustered = (req: FastifyRequest): boolean => cluster !== undefined && !isForwarded(req)
+  /** The session `ref` names on this host; undefined when another host of the cluster may hold it. */
+  const here = (req: FastifyRequest, ref: string): HostSession | undefined => {
+    try {
+      return findSession(ctx, ref)
+    } catch (err) {
+      if (clustered(req) && err instanceof AdminError && err.code === 'not_found') return undefined
+      throw err
+    }
+  }
+  const elsewhere = (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => toOwner(cluster!, req, reply)
 
   app.get('/stats', async () => hostStats(ctx, deps))
 
-  app.get<{ Querystring: { status?: SessionStatus; limit?: string; cursor?: string } }>('/sessions', { schema: { querystring: listQuery } }, async (req) =>
-    listSessions(ctx, { ...req.query, limit: pageSize(req.query.limit) }),
-  )
+  app.get<{ Querystring: { status?: SessionStatus; limit?: string; cursor?: string } }>('/sessions', { schema: { querystring: listQuery } }, async (req) => {
+    const limit = pageSize(req.query.limit)
+    const local = listSessions(ctx, { ...req.query, limit })
+    return clustered(req) ? listAll(cluster!, req, local, limit, encodeCursor) : local
+  })
 
-  app.get<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req) => sessionView(findSession(ctx, req.params.ref)))
+  app.get<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req, reply) => {
+    const session = here(req, req.params.ref)
+    return session ? sessionView(session) : elsewhere(req, reply)
+  })
 
-  app.post<{ Params: { ref: string } }>('/sessions/:ref/end', { schema: { params: refParams } }, async (req) => {
-    const session = findSession(ctx, req.params.ref)
+  app.get('/cluster', async () => {
+    if (!cluster) throw new AdminError('not_found', 'this host is not in cluster mode (CLUSTER_REDIS_URL is unset)')
+    return clusterView(ctx, cluster)
+  })
+
+  app.post<{ Params: { ref: string } }>('/sessions/:ref/end', { schema: { params: refParams } }, async (req, reply) => {
+    const session = here(req, req.params.ref)
+    if (!session) return elsewhere(req, reply)
     await act(
       req,
       'end',
@@ -93,8 +118,9 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: HostContext, deps
     return sessionView(session)
   })
 
-  app.delete<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req) => {
-    const session = findSession(ctx, req.params.ref)
+  app.delete<{ Params: { ref: string } }>('/sessions/:ref', { schema: { params: refParams } }, async (req, reply) => {
+    const session = here(req, req.params.ref)
+    if (!session) return elsewhere(req, reply)
     const fields = { ...ids(session), connections: session.connections.size }
     const dropped = await act(
       req,
@@ -121,7 +147,7 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: HostContext, deps
         session_seqs: list.slice(0, LOGGED_IDS).map((a) => a.seq),
       }),
     )
-    return { abandoned }
+    return clustered(req) ? sweepAll(cluster!, req, abandoned) : { abandoned }
   })
 
   app.post('/reset', async (req) => {

@@ -25,7 +25,7 @@ export function findSession(ctx: HostContext, ref: string): HostSession {
 }
 
 // A cursor is the seq a page ended at, wrapped so clients treat it as opaque (a cluster may need more in it).
-const encodeCursor = (seq: number): string => Buffer.from(`s:${seq}`).toString('base64url')
+export const encodeCursor = (seq: number): string => Buffer.from(`s:${seq}`).toString('base64url')
 
 function decodeCursor(cursor: string): number {
   const m = /^s:([1-9]\d{0,15})$/.exec(/^[A-Za-z0-9_-]{1,32}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('latin1') : '')
