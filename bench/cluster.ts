@@ -88,7 +88,7 @@ try {
   await Promise.all(hosts.map((h) => h.waitFor('cluster.joined')))
   const haproxy = await startHaproxy(t, { backends: hosts.map((h) => new URL(h.url).host) as [string, string, string] })
   await haproxy.waitForAllUp()
-  const lone = await startHostProcess(t, { dataDir: mkdtempSync(join(home, 'lone-')), secretKey: nacl.box.keyPair().secretKey, env: { ...NO_LIMITS, LOG_LEVEL: 'warn' } })
+  const lone = await startHostProcess(t, { dataDir: mkdtempSync(join(home, 'lone-')), secretKey: nacl.box.keyPair().secretKey, env: { ...NO_LIMITS } })
 
   // 1. The workload, alternating lone and cluster runs so drift hits both.
   log(`workload: ${clients} clients, ${duration} s per run`)

@@ -24,6 +24,7 @@ import { ProtocolError } from '../protocol/errors.js'
 import { EntryOpener, EntrySealer } from './entry-seal.js'
 import type { Lease, Leases } from './leases.js'
 import type { RedisLink } from './redis-link.js'
+import { GroupCommit } from '../util/group-commit.js'
 import { APPEND, COMMIT_SNAPSHOT, DELETE_SESSION, FENCED, sessionKeys, VOID } from './scripts.js'
 
 /** Entries read per XRANGE while loading, and snapshot chunks per HMGET. */
@@ -79,8 +80,10 @@ export class RedisJournal implements Journal {
   readonly #o: RedisJournalOptions
   readonly #opener: EntryOpener
   #pending = new Map<string, Pending>()
-  #flushing: Promise<void> | undefined
-  #scheduled = false
+  readonly #batches = new GroupCommit(
+    () => this.#run(),
+    () => this.#pending.size > 0,
+  )
   #closed = false
   #appendedBytes = 0
   readonly #snapshotting = new Set<string>()
@@ -120,9 +123,7 @@ export class RedisJournal implements Journal {
 
   /** Waits until everything committed or noted so far has been written (or refused). */
   async flush(): Promise<void> {
-    while (this.#flushing || this.#pending.size > 0 || this.#scheduled) {
-      await (this.#flushing ?? this.#start())
-    }
+    while (this.#batches.busy || this.#pending.size > 0) await (this.#batches.running ?? this.#batches.start())
   }
 
   async close(): Promise<void> {
@@ -297,20 +298,7 @@ export class RedisJournal implements Journal {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return
-    this.#scheduled = true
-    setImmediate(() => {
-      this.#scheduled = false
-      void this.#start()
-    })
-  }
-
-  #start(): Promise<void> {
-    this.#flushing ??= this.#run().finally(() => {
-      this.#flushing = undefined
-      if (this.#pending.size > 0) this.#schedule()
-    })
-    return this.#flushing
+    this.#batches.schedule()
   }
 
   async #run(): Promise<void> {

@@ -17,6 +17,7 @@ import { frameRecord, writeHeader } from './file-format.js'
 import { fsyncDir, segmentName } from './layout.js'
 import { encodeRecord, type JournalRecord } from './records.js'
 import type { FileKey } from './sealing.js'
+import { GroupCommit } from '../util/group-commit.js'
 
 export type FsyncMode = 'always' | 'interval' | 'off'
 
@@ -61,8 +62,10 @@ export class JournalWriter {
   readonly #o: JournalWriterOptions
   #pending: Buffer[] = []
   #waiters: Waiter[] = []
-  #flushing: Promise<void> | undefined
-  #scheduled = false
+  readonly #batches = new GroupCommit(
+    () => this.#run(),
+    () => !this.#closed && (this.#pending.length > 0 || this.#rotateTo.length > 0),
+  )
   #seg: Open | undefined
   #nextNumber: number
   /** Given-up segments and how many of their records count, to be recorded in the next one. */
@@ -129,7 +132,7 @@ export class JournalWriter {
     this.#closed = true
     if (this.#fsyncTimer) clearInterval(this.#fsyncTimer)
     if (this.#retryTimer) clearTimeout(this.#retryTimer)
-    await this.#start()
+    await this.#batches.start()
     const seg = this.#seg
     this.#seg = undefined
     if (!seg) return
@@ -141,21 +144,7 @@ export class JournalWriter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return
-    this.#scheduled = true
-    // setImmediate, not a microtask: everything this turn appends joins the batch.
-    setImmediate(() => {
-      this.#scheduled = false
-      void this.#start()
-    })
-  }
-
-  #start(): Promise<void> {
-    this.#flushing ??= this.#run().finally(() => {
-      this.#flushing = undefined
-      if (!this.#closed && (this.#pending.length > 0 || this.#rotateTo.length > 0)) this.#schedule()
-    })
-    return this.#flushing
+    this.#batches.schedule()
   }
 
   async #run(): Promise<void> {
@@ -259,7 +248,7 @@ export class JournalWriter {
   async #intervalSync(): Promise<void> {
     if (!this.#dirty) return
     // Behind a batch in progress, never skipped for it: under steady load one always is.
-    await this.#flushing
+    await this.#batches.running
     const seg = this.#seg
     if (!this.#dirty || !seg) return
     this.#dirty = false

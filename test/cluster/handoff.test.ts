@@ -175,7 +175,8 @@ if (requireClusterTools(t, 'cluster snapshot, drain and start-up tests')) {
     const a = await clusterHost(t, redis, key, 'snap-a', { JOURNAL_SNAPSHOT_BYTES: '4096' })
     const b = await clusterHost(t, redis, key, 'snap-b')
     const identity = generateIdentity()
-    const c = await SessionClient.connect(a.url, { identity })
+    // No reconnect: once the session moves, this client must not pull it back.
+    const c = await SessionClient.connect(a.url, { identity, reconnect: { enabled: false } })
     t.teardown(() => c.close())
     await c.openSession('snapped')
     for (let i = 0; i < 4; i++) await c.uploadVectors(vectors(50, 16, i * 50))
@@ -230,6 +231,22 @@ if (requireClusterTools(t, 'cluster snapshot, drain and start-up tests')) {
     const err = (await c.openSession('haunted', { timeoutMs: 800 }).catch((e: unknown) => e)) as HostError
     t.equal(err.code, 'unavailable')
     t.ok((err.retryAfterMs ?? 0) > 30_000, `retry after the rest of the lease (${err.retryAfterMs} ms)`)
+  })
+
+  t.test('start-up: a Redis that is down leaves the host running, not ready, until it comes', async (t) => {
+    const redis = await startRedisServer(t)
+    await redis.stop()
+    const host = await startHost(t, {}, { secretKey: nacl.box.keyPair().secretKey, env: { CLUSTER_REDIS_URL: redis.url, NODE_ID: 'late' } })
+    await host.log.waitFor('cluster.redis_unreachable')
+    const res = await fetch(`${host.url}/ready`)
+    t.equal(res.status, 503, 'not ready while Redis is down')
+    t.match(await res.json(), { reason: 'journal_unwritable' })
+    let joined = false
+    void host.server.joined.then(() => (joined = true))
+    t.equal(joined, false)
+    await redis.start()
+    await host.server.joined
+    t.equal((await fetch(`${host.url}/ready`)).status, 200, 'ready once Redis is reached')
   })
 
   t.test('start-up: a malformed CLUSTER_REDIS_URL and refused credentials name the setting', async (t) => {

@@ -10,7 +10,7 @@
  * @typedef {{
  *   seq: number, session_id: string, status: Status, attempt: number, vectors: number, dims: number | null,
  *   bytes: number, history: number, history_total: number, created_at: number, last_active_at: number,
- *   connections: number, auto_recovered: boolean
+ *   connections: number, auto_recovered: boolean, node_id?: string
  * }} SessionView
  * @typedef {{
  *   version: string, uptime_s: number, ready: boolean,
@@ -378,7 +378,17 @@ function sessionRow(v) {
     { className: stuck ? 'stuck' : '', attrs: { 'data-seq': String(v.seq), 'data-session-id': v.session_id, 'data-status': v.status, 'data-stuck': String(stuck) } },
     [
       el('th', { text: `#${v.seq}`, attrs: { scope: 'row', 'data-label': 'Seq' } }),
-      cell('Session id', [el('code', { text: v.session_id, className: 'session-id' })]),
+      // Cluster mode: the host that holds it (the list covers every host).
+      cell(
+        'Session id',
+        v.node_id
+          ? [
+              el('code', { text: v.session_id, className: 'session-id' }),
+              ' ',
+              el('span', { text: v.node_id, className: 'badge quiet node-id', attrs: { title: 'The host that holds this session' } }),
+            ]
+          : [el('code', { text: v.session_id, className: 'session-id' })],
+      ),
       cell('Status', [el('span', { className: 'badges' }, status)]),
       cell('Attempt', [String(v.attempt)], 'num'),
       cell('Conns', [int.format(v.connections)], 'num'),
