@@ -18,7 +18,9 @@ RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: no compiler, no dev dependencies, not root.
 FROM node:26-slim
+# A fixed malloc mmap threshold: freed vector chunks go back to the OS (docs/OPERATIONS.md, "Memory").
 ENV NODE_ENV=production \
+    GLIBC_TUNABLES=glibc.malloc.mmap_threshold=262144 \
     HOST=0.0.0.0 \
     PORT=8080 \
     DATA_DIR=/data

@@ -93,7 +93,12 @@ export const SETTINGS = {
   maxMetadataBytes: { env: 'MAX_METADATA_BYTES', kind: int(2), default: '10240', doc: "UTF-8 bytes of one vector's metadata JSON." },
   maxMessageChars: { env: 'MAX_MESSAGE_CHARS', kind: int(1), default: '32768', doc: 'UTF-16 code units of one history message.' },
   maxHistory: { env: 'MAX_HISTORY', kind: int(1), default: '10000', doc: 'Messages one session keeps (all attempts); past it appends get `limit_exceeded`.' },
-  maxVectorBytes: { env: 'MAX_VECTOR_BYTES', kind: int(0), default: String(1024 * MiB), doc: 'Host-wide budget of stored vector bytes (float32 values).' },
+  maxVectorBytes: {
+    env: 'MAX_VECTOR_BYTES',
+    kind: int(0),
+    default: String(1024 * MiB),
+    doc: 'Host-wide budget of vector memory: the float32 values, and the HNSW graphs of sessions past `EXACT_SEARCH_MAX_VECTORS` (docs/VECTORS.md, "Budget").',
+  },
   exactSearchMaxVectors: {
     env: 'EXACT_SEARCH_MAX_VECTORS',
     kind: int(0),

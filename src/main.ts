@@ -25,9 +25,11 @@ try {
   process.stderr.write(`rag-session-host: ${err instanceof Error ? err.message : String(err)}\n`)
   process.exit(1)
 }
+let fault: (err: Error) => void = () => undefined
 let host
 try {
-  host = await buildServer(config, { logger: log })
+  // A fault the host detects itself stops it like an uncaught one: gracefully, exit code 1, for the supervisor to restart.
+  host = await buildServer(config, { logger: log, onFault: (err) => fault(err) })
 } catch (err) {
   // A setting that needs a file (ADMIN_TOKEN_FILE) can only be checked now: reported like any bad setting.
   if (err instanceof ConfigError) process.stderr.write(`rag-session-host: invalid configuration: ${err.message}\n`)
@@ -56,7 +58,7 @@ log.info(
   `rag-session-host listening on ${url}`,
 )
 
-onShutdown(log, config.shutdownGraceMs, () => server.close())
+fault = onShutdown(log, config.shutdownGraceMs, () => server.close())
 // Cluster mode: credentials Redis refuses, or an identity the cluster does not share, stop the host (a restart cannot fix them).
 server.joined.catch(async (err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`rag-session-host: invalid configuration: ${err.message}\n`)

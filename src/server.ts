@@ -55,6 +55,19 @@ export interface BuildOptions {
   logger?: Logger
   identity?: HostIdentity
   now?: () => number
+  /** A fault the host found in itself, after which it must stop (main.ts stops it gracefully, exit code 1). */
+  onFault?: (err: Error) => void
+}
+
+/** A graph holding the only copy of a session's indexed rows failed (vectors/engine.ts). */
+export class VectorsLost extends Error {
+  constructor(
+    readonly sessionId: string,
+    reason: string,
+  ) {
+    super(`the vector graph of a session failed (${reason}); its rows are in the journal`)
+    this.name = 'VectorsLost'
+  }
 }
 
 /** Longest wait at shutdown for frames already received to be answered. */
@@ -82,6 +95,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     },
     maxVectorBytes: config.maxVectorBytes,
     logger: log,
+    // One copy of each indexed vector (in its graph) where a journal holds them all; docs/VECTORS.md.
+    singleCopy: config.persist || config.clusterRedisUrl !== undefined,
+    // Only the journal still has the rows that graph held: restart, and recovery (or another host) restores them.
+    onVectorsLost: (sessionId, reason) => opts.onFault?.(new VectorsLost(sessionId, reason)),
   })
   const sessions = new SessionStore<SessionVectors>({
     maxSessions: config.maxSessions,

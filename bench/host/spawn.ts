@@ -84,7 +84,14 @@ export interface HostOptions {
   nodeArgs?: string[]
 }
 
-const BASE_ENV = { LOG_LEVEL: 'warn', HTTP_RATE_LIMIT_MAX: '0', RATE_LIMIT_PER_SEC: '0', MAX_CONNECTIONS: '100000' }
+const BASE_ENV = {
+  LOG_LEVEL: 'warn',
+  HTTP_RATE_LIMIT_MAX: '0',
+  RATE_LIMIT_PER_SEC: '0',
+  MAX_CONNECTIONS: '100000',
+  // As npm start, the Dockerfile and the systemd unit run the host (docs/OPERATIONS.md, "Memory"); a caller's own value wins.
+  GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? 'glibc.malloc.mmap_threshold=262144',
+}
 
 export async function startHostProcess(env: Record<string, string> = {}, opts: HostOptions = {}): Promise<HostProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'rsh-bench-'))

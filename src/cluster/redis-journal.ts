@@ -250,7 +250,7 @@ export class RedisJournal implements Journal {
       bytes += buf.length
       slice = performance.now()
     }
-    for (const r of sessionRecords(captured)) {
+    for await (const r of sessionRecords(captured)) {
       const entry = sealer.seal(encodeRecord(r))
       parts.push(entry)
       partBytes += entry.length

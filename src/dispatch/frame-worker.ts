@@ -6,6 +6,7 @@ import { preopenFrame } from '../crypto/frame-preopen.js'
 import { openBase64, sealBase64 } from '../crypto/secretbox.js'
 import type { WorkerReply, WorkerRequest } from './frame-offload.js'
 import { preparePlaintext, transferablesOf } from './plaintext.js'
+import { idleCollector } from '../util/idle-gc.js'
 
 const port = parentPort
 if (!port) throw new Error('frame-worker must run as a worker thread')
@@ -23,7 +24,11 @@ try {
   // Not permitted here: run at normal priority.
 }
 
+// A burst of large frames leaves a big heap behind; it goes once the burst is over.
+const idle = idleCollector()
+
 port.on('message', (req: WorkerRequest) => {
+  idle.touch()
   let reply: WorkerReply
   try {
     if (req.op === 'open') {

@@ -10,6 +10,7 @@ import { journalDir, listDir, segmentName } from './layout.js'
 import type { JournalRecord } from './records.js'
 import { recover, type RecoveryReport } from './recovery.js'
 import { capture, writeSnapshot, type SnapshotResult } from './snapshot-writer.js'
+import { RowsUnavailable } from '../vectors/index.js'
 
 export { JournalUnavailable } from './journal-writer.js'
 export type { JournalRecord } from './records.js'
@@ -176,7 +177,9 @@ export class FileJournal implements Journal {
       this.#o.logger.info({ event: 'journal.snapshot', snapshot: number, sessions: result.sessions, bytes: result.bytes, ms: result.ms }, 'snapshot written')
     } catch (err) {
       this.#writer.bytesSinceSnapshot += carried
-      this.#o.logger.error({ event: 'journal.snapshot_failed', err: errText(err) }, 'snapshot failed; the journal keeps everything meanwhile')
+      // A graph let go while its rows were read (the session was emptied meanwhile) is a race, not a fault; the next snapshot retries.
+      const level = err instanceof RowsUnavailable ? 'warn' : 'error'
+      this.#o.logger[level]({ event: 'journal.snapshot_failed', err: errText(err) }, 'snapshot failed; the journal keeps everything meanwhile')
     }
   }
 }

@@ -7,7 +7,7 @@
 import { open, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { HistoryMessage } from '@rag-session-host/client/shared'
-import { CHUNK_MASK, CHUNK_SHIFT, isAlive, type Metadata, type StoreView } from '../vectors/index.js'
+import { CHUNK_MASK, CHUNK_SHIFT, isAlive, releasedRows, type Metadata, type StoreView } from '../vectors/index.js'
 import type { HostStore } from './apply.js'
 import type { Session } from '../sessions/session.js'
 import type { SessionVectors } from '../vectors/index.js'
@@ -56,19 +56,24 @@ export function capture(store: HostStore): Captured {
   return { nextSeq: store.nextSeq, sessions: [...store.values()].map(captureSession) }
 }
 
-/** The records that make one session exactly what it was when captured. */
-export function* sessionRecords({ head, messages, view }: CapturedSession): Generator<JournalRecord> {
+/**
+ * The records that make one session exactly what it was when captured.
+ * Asynchronous: rows the vector store released are read back from the graph
+ * that holds them (vectors/released-rows.ts); if that graph is gone the
+ * snapshot fails (RowsUnavailable) and the journal it would replace stays.
+ */
+export async function* sessionRecords({ head, messages, view }: CapturedSession): AsyncGenerator<JournalRecord> {
   yield head
   for (let i = 0; i < messages.length; i += MESSAGES_PER_RECORD) yield { t: 'messages', s: head.s, list: messages.slice(i, i + MESSAGES_PER_RECORD) }
   yield* vectorRecords(head.s, view)
 }
 
-function* records(c: Captured, segment: number): Generator<JournalRecord> {
+async function* records(c: Captured, segment: number): AsyncGenerator<JournalRecord> {
   for (const session of c.sessions) yield* sessionRecords(session)
   yield { t: 'snapshot_end', sessions: c.sessions.length, nextSeq: c.nextSeq, segment }
 }
 
-function* vectorRecords(s: string, view: StoreView): Generator<JournalRecord> {
+async function* vectorRecords(s: string, view: StoreView): AsyncGenerator<JournalRecord> {
   const dims = view.dims
   let ids: string[] = []
   let meta: Metadata[] = []
@@ -83,7 +88,18 @@ function* vectorRecords(s: string, view: StoreView): Generator<JournalRecord> {
     units = new Float32Array(VECTORS_PER_RECORD * dims)
     return r
   }
-  for (let slot = 0; slot < view.end; slot++) {
+  // A released row the graph no longer has died after the capture: a later journal record says so.
+  for await (const read of releasedRows(view)) {
+    for (let i = 0; i < read.slots.length; i++) {
+      if (read.found[i] !== 1) continue
+      const slot = read.slots[i]!
+      units.set(read.rows.subarray(i * dims, (i + 1) * dims), ids.length * dims)
+      ids.push(view.ids[slot]!)
+      meta.push(view.meta[slot]!)
+      if (ids.length === VECTORS_PER_RECORD) yield flush()
+    }
+  }
+  for (let slot = view.released; slot < view.end; slot++) {
     if (!isAlive(view, slot)) continue
     const chunk = view.chunks[slot >> CHUNK_SHIFT]!
     const at = (slot & CHUNK_MASK) * dims
@@ -123,7 +139,7 @@ export async function writeSnapshot(dir: string, number: number, hostSecret: Uin
       bytes += buf.length
       sliceStart = performance.now()
     }
-    for (const r of records(c, number)) {
+    for await (const r of records(c, number)) {
       const frame = frameRecord(key, index++, encodeRecord(r))
       parts.push(frame)
       partBytes += frame.length

@@ -4,7 +4,8 @@
 // second SIGINT is a person at a terminal insisting: exit at once.
 import type { Logger } from 'pino'
 
-export function onShutdown(log: Logger, graceMs: number, close: () => Promise<void>): void {
+/** Returns the same graceful stop, for a fault the host finds itself (a lost vector graph, server.ts). */
+export function onShutdown(log: Logger, graceMs: number, close: () => Promise<void>): (err: Error) => void {
   let started = false
   const run = (reason: { signal?: NodeJS.Signals; err?: unknown }): void => {
     if (started) {
@@ -34,4 +35,5 @@ export function onShutdown(log: Logger, graceMs: number, close: () => Promise<vo
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'] as const) process.on(signal, () => run({ signal }))
   process.on('uncaughtException', (err) => run({ err }))
   process.on('unhandledRejection', (err) => run({ err }))
+  return (err) => run({ err })
 }

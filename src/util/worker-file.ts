@@ -12,15 +12,24 @@ function workerFile(callerUrl: string, baseName: string): URL {
 }
 
 /** Starts a worker that does not keep the process alive. */
+/**
+ * A worker's young generation, capped: both workers allocate short-lived
+ * garbage fast (parsed frames; hnswlib-node's plain arrays), which grows a
+ * default young generation to its maximum, and V8 keeps it committed while the
+ * worker idles: ~35 MB a worker, measured (docs/BENCHMARKS.md). Scavenges of
+ * a small young generation are frequent and cheap; nothing lives there long.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 }
+
 export function startWorker(callerUrl: string, baseName: string): Worker {
   const file = workerFile(callerUrl, baseName)
   let worker: Worker
   if (file.pathname.endsWith('.ts')) {
     const tsx = import.meta.resolve('tsx/esm/api')
     const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(file.href)}) })`
-    worker = new Worker(boot, { eval: true })
+    worker = new Worker(boot, { eval: true, resourceLimits: WORKER_LIMITS })
   } else {
-    worker = new Worker(file)
+    worker = new Worker(file, { resourceLimits: WORKER_LIMITS })
   }
   worker.unref()
   return worker

@@ -1,13 +1,15 @@
 // A search answered by the HNSW graph (PROTOCOL.md §4.2, `exact: false`): the
-// graph's candidates are rescored exactly from the store snapshot and merged
-// with an exact scan of the labels the graph does not hold yet (the tail, at
+// graph's candidates are rescored exactly from the store snapshot (or, for a
+// row only the graph holds, scored by hnswlib in float32) and merged with an
+// exact scan of the labels the graph does not hold yet (the tail, at
 // or above the watermark). That works the same while the graph is still being
 // built (graphServes says from when), only with a longer tail. Whenever it
 // cannot promise the k best (a selective filter, too few live candidates, the
 // worker gone), it answers exactly or returns null to ask for an exact scan.
 import type { SearchHit } from '@rag-session-host/client/shared'
-import { exactScan, matchScan, rowScore, RowRuns } from './exact-scan.js'
+import { clampScore, exactScan, matchScan, rowScore, RowRuns } from './exact-scan.js'
 import type { Predicate } from './filter.js'
+import type { Candidates } from './hnsw-pool.js'
 import { Slicer } from './slicer.js'
 import { isAlive, type StoreView } from './store.js'
 import { TopK } from './topk.js'
@@ -27,7 +29,7 @@ const TAIL_STEP = 256
 export interface GraphSearch {
   /** Labels below this were in the graph when last reported. */
   readonly watermark: number
-  search(query: Float32Array, k: number, ef: number): Promise<number[]>
+  search(query: Float32Array, k: number, ef: number): Promise<Candidates>
 }
 
 /** What graphServes needs of a generation (hnsw-index.ts). */
@@ -103,7 +105,8 @@ export async function approximateSearch(view: StoreView, graph: GraphSearch, que
   runs.flush()
   const found = await pending
   if (found === null) return null // worker gone or index dropped meanwhile: the caller scans exactly
-  for (const label of found) {
+  for (let i = 0; i < found.labels.length; i++) {
+    const label = found.labels[i]!
     // At or above the watermark read above: the tail scan has scored it (or
     // it is newer than the view). So no slot is considered twice.
     if (label >= watermark) continue
@@ -111,7 +114,10 @@ export async function approximateSearch(view: StoreView, graph: GraphSearch, que
     if (slot < 0 || slot >= view.end || !isAlive(view, slot)) continue
     if (allowed && allowed[slot] !== 1) continue
     eligible++
-    const s = rowScore(view, slot, q)
+    // Rescored from the row where the store still has it (the exact scan's
+    // score, to the bit); else hnswlib's own float32 score: the graph holds the
+    // only copy of a released row (store.ts).
+    const s = slot >= view.released ? rowScore(view, slot, q) : clampScore(found.scores[i]!)
     if (s >= min) top.push(s, slot)
   }
   // Fewer eligible candidates than k (say, many fresh tombstones or a
@@ -121,7 +127,7 @@ export async function approximateSearch(view: StoreView, graph: GraphSearch, que
 }
 
 /** The graph's candidates, or null if the worker failed: settled at once, so a failure is never an unhandled rejection while the tail is scanned. */
-async function candidates(graph: GraphSearch, q: Float32Array, want: number, ef: number): Promise<number[] | null> {
+async function candidates(graph: GraphSearch, q: Float32Array, want: number, ef: number): Promise<Candidates | null> {
   try {
     return await graph.search(q, want, ef)
   } catch {

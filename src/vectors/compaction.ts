@@ -62,7 +62,10 @@ export class Compaction {
       const id = from.ids[i]!
       const slot = to.end
       // Appended without labels: the copy keeps the labels of the originals.
-      to.append(id, from.row(i), from.meta[i]!)
+      // A released row has no data here (the graph holds it): nor will its copy.
+      // Releases wait while a compaction runs (store.ts), so these stay a prefix.
+      if (i < from.released) to.appendReleased(id, from.meta[i]!)
+      else to.append(id, from.row(i), from.meta[i]!)
       this.origin[slot] = i
       const label = from.slotLabel[i]!
       to.slotLabel[slot] = label

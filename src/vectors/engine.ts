@@ -8,9 +8,18 @@ import type { IndexTuning, VectorLimits } from './types.js'
 export interface VectorEngineOptions {
   limits: VectorLimits
   tuning: IndexTuning
-  /** Host-wide budget of stored float32 bytes (vectors x dims x 4). */
+  /** Host-wide budget of vector memory: float32 values, and graphs past the exact threshold (budget.ts). */
   maxVectorBytes: number
   logger: Logger
+  /**
+   * Let an index's graph hold the only copy of the rows it covers (store.ts):
+   * about half the memory of an indexed session. The host turns it on when a
+   * journal holds every vector (PERSIST or cluster mode), since a failed graph
+   * then takes rows with it that only the journal still has.
+   */
+  singleCopy?: boolean
+  /** A graph holding the only copy of a session's rows failed (logged `vectors.lost` already). */
+  onVectorsLost?: (sessionId: string, reason: string) => void
 }
 
 export interface VectorEngineStats {
@@ -36,6 +45,12 @@ export class VectorEngine {
       logger: opts.logger,
       pool: this.#pool,
       maxVectorBytes: opts.maxVectorBytes,
+      singleCopy: opts.singleCopy ?? false,
+      costModel: { exactSearchMaxVectors: opts.tuning.exactSearchMaxVectors, hnswM: opts.tuning.hnswM, singleCopy: opts.singleCopy ?? false },
+      vectorsLost(sessionId: string, reason: string) {
+        opts.logger.error({ event: 'vectors.lost', session_id: sessionId, reason }, 'a vector graph holding the only copy of indexed rows failed')
+        opts.onVectorsLost?.(sessionId, reason)
+      },
       get usedBytes() {
         return engine.#usedBytes
       },

@@ -3,6 +3,9 @@
 // ~2x faster than one row at a time on V8 (the query value is loaded once for 8
 // multiply-adds). Long scans yield every SLICE_MS (slicer.ts). RowRuns feeds
 // the same kernel rows picked one by one (the HNSW tail, approximate-search.ts).
+// Rows the store has released (only the graph holds them) are read back from
+// the worker first (released-rows.ts).
+import { READ_BATCH, releasedRows } from './released-rows.js'
 import { Slicer } from './slicer.js'
 import { CHUNK_MASK, CHUNK_ROWS, CHUNK_SHIFT } from './segment.js'
 import { isAlive, type StoreView } from './store.js'
@@ -101,9 +104,22 @@ export async function exactScan(view: StoreView, q: Float32Array, k: number, opt
   const min = opts.threshold ?? Number.NEGATIVE_INFINITY
   const { chunks, dims: d, end } = view
   const { predicate, allowed } = opts
-  const scores = new Float64Array(BLOCK)
-  for (let from = 0; from < end; from += BLOCK) {
-    const to = Math.min(end, from + BLOCK)
+  const scores = new Float64Array(Math.max(BLOCK, READ_BATCH))
+  if (view.released > 0) {
+    // The rows only the graph holds, read back in batches (released-rows.ts), scored by the same kernel.
+    const keep = allowed ? (slot: number) => allowed[slot] === 1 : predicate ? (slot: number) => predicate(view.meta[slot]!) : undefined
+    for await (const r of releasedRows(view, keep)) {
+      scoreRows(r.rows, q, d, 0, r.slots.length, scores)
+      for (let i = 0; i < r.slots.length; i++) {
+        if (r.found[i] !== 1) continue
+        const s = clampScore(scores[i]!)
+        if (s >= min && s > top.floor) top.push(s, r.slots[i]!)
+      }
+    }
+  }
+  // From the first row held here; a block ends at a multiple of BLOCK, so it never straddles two chunks.
+  for (let from = view.released, to = 0; from < end; from = to) {
+    to = Math.min(end, (from | (BLOCK - 1)) + 1)
     // BLOCK divides CHUNK_ROWS, so a block never straddles two chunks.
     const chunk = chunks[from >> CHUNK_SHIFT]!
     const base = from & ~CHUNK_MASK

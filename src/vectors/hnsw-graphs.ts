@@ -75,9 +75,9 @@ function hasWork(x: Graph): boolean {
 
 export class GraphSet {
   readonly #graphs = new Map<number, Graph>()
-  readonly #send: (msg: FromWorker) => void
+  readonly #send: (msg: FromWorker, transfer?: ArrayBuffer[]) => void
 
-  constructor(send: (msg: FromWorker) => void) {
+  constructor(send: (msg: FromWorker, transfer?: ArrayBuffer[]) => void) {
     this.#send = send
   }
 
@@ -131,6 +131,9 @@ export class GraphSet {
       case 'search':
         this.#send(this.#search(msg.id, msg.index, msg.query, msg.k, msg.ef))
         return
+      case 'points':
+        this.#sendPoints(msg.id, msg.index, msg.labels)
+        return
       case 'drop': {
         const x = this.#graphs.get(msg.index)
         if (!x) return
@@ -181,13 +184,37 @@ export class GraphSet {
     const x = this.#graphs.get(index)
     if (!x) return { op: 'result', id, error: 'no such index' }
     try {
-      if (x.live.size === 0) return { op: 'result', id, labels: [] }
+      if (x.live.size === 0) return { op: 'result', id, labels: [], scores: [] }
       const n = Math.min(k, x.hnsw.getMaxElements())
       x.hnsw.setEf(Math.max(ef, n))
-      return { op: 'result', id, labels: x.hnsw.searchKnn(Array.from(query), n).neighbors }
+      const { neighbors, distances } = x.hnsw.searchKnn(Array.from(query), n)
+      // 'ip' distance is 1 - dot, computed by hnswlib in float32 (SIMD).
+      return { op: 'result', id, labels: neighbors, scores: distances.map((d) => 1 - d) }
     } catch (err) {
       return { op: 'result', id, error: err instanceof Error ? err.message : 'search failed' }
     }
+  }
+
+  /** Copies the points of `labels` out of the graph (during a rebuild the old graph still holds every live one). */
+  #sendPoints(id: number, index: number, labels: Uint32Array): void {
+    const x = this.#graphs.get(index)
+    if (!x) {
+      this.#send({ op: 'result', id, error: 'no such index' })
+      return
+    }
+    const vectors = new Float32Array(labels.length * x.dims)
+    const found = new Uint8Array(labels.length)
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!
+      if (!x.live.has(label)) continue
+      try {
+        vectors.set(x.hnsw.getPoint(label), i * x.dims)
+        found[i] = 1
+      } catch {
+        // not readable: reported as not found
+      }
+    }
+    this.#send({ op: 'points', id, vectors, found }, [vectors.buffer, found.buffer])
   }
 
   #delete(x: Graph, labels: Uint32Array): void {

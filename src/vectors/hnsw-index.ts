@@ -9,7 +9,7 @@
 // is one flag flip; the index state reports 'building' until then.
 import type { Logger } from 'pino'
 import { graphServes } from './approximate-search.js'
-import type { HnswPool, IndexListener } from './hnsw-pool.js'
+import type { Candidates, HnswPool, IndexListener } from './hnsw-pool.js'
 import type { VectorStore } from './store.js'
 import type { IndexTuning } from './types.js'
 
@@ -40,7 +40,20 @@ export class SessionIndex implements IndexListener {
   #ready = false
   #closed = false
 
-  constructor(store: VectorStore, pool: HnswPool, tuning: IndexTuning, log: Logger, sessionId: string, onFailed: () => void) {
+  readonly #singleCopy: boolean
+  readonly #onLost: (reason: string) => void
+
+  constructor(
+    store: VectorStore,
+    pool: HnswPool,
+    tuning: IndexTuning,
+    log: Logger,
+    sessionId: string,
+    onFailed: () => void,
+    copy: { singleCopy: boolean; onLost: (reason: string) => void } = { singleCopy: false, onLost: () => undefined },
+  ) {
+    this.#singleCopy = copy.singleCopy
+    this.#onLost = copy.onLost
     this.gen = nextGen++
     this.#store = store
     this.#pool = pool
@@ -92,15 +105,21 @@ export class SessionIndex implements IndexListener {
     this.#checkReady()
   }
 
-  search(query: Float32Array, k: number, ef: number): Promise<number[]> {
+  search(query: Float32Array, k: number, ef: number): Promise<Candidates> {
     return this.#pool.search(this.graph, query, k, ef)
+  }
+
+  /** Reads points back: the store's RowReader for the rows it released to this graph. */
+  points(labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }> {
+    return this.#pool.points(this.graph, labels)
   }
 
   drop(reason: IndexDropReason): void {
     if (this.#closed) return
     this.#closed = true
     this.#pool.drop(this.graph)
-    if (this.#store.labelGen === this.gen) this.#store.dropLabels()
+    // Only a disposal drops a graph that holds rows, and the store is cleared right after.
+    if (this.#store.labelGen === this.gen && this.#store.released === 0) this.#store.dropLabels()
     this.#log.info({ event: 'index.dropped', session_id: this.#sessionId, reason }, 'vector index dropped')
   }
 
@@ -114,6 +133,17 @@ export class SessionIndex implements IndexListener {
     this.#watermark = upTo
     this.#pump()
     this.#checkReady()
+    this.#release()
+  }
+
+  /** Once searches go to the graph, the store lets go of the rows the graph holds (the single copy, store.ts). */
+  #release(): void {
+    if (this.#singleCopy && this.serves) this.#store.release(this.#watermark, this)
+  }
+
+  /** True once the graph holds the only copy of some rows: then it must not be dropped while they live. */
+  get holdsRows(): boolean {
+    return !this.#closed && this.#store.released > 0 && this.#store.labelGen === this.gen
   }
 
   #checkReady(): void {
@@ -130,6 +160,13 @@ export class SessionIndex implements IndexListener {
 
   failed(message: string): void {
     if (this.#closed) return
+    if (this.holdsRows) {
+      // The only copy of released rows went with the graph: a fault of the host
+      // (the journal still holds them all; engine.ts says what happens next).
+      this.#closed = true
+      this.#onLost(message)
+      return
+    }
     this.#closed = true
     if (this.#store.labelGen === this.gen) this.#store.dropLabels()
     // hnswlib messages name sizes and labels, never vectors or metadata.

@@ -12,6 +12,12 @@ export interface IndexListener {
   failed(message: string): void
 }
 
+/** A graph search's answer: labels best first, with hnswlib's scores. */
+export interface Candidates {
+  labels: number[]
+  scores: number[]
+}
+
 export interface GraphParams {
   dims: number
   m: number
@@ -57,12 +63,23 @@ export class HnswPool {
     this.#post({ op: 'del', index, labels }, [labels.buffer as ArrayBuffer])
   }
 
-  async search(index: number, query: Float32Array, k: number, ef: number): Promise<number[]> {
+  async search(index: number, query: Float32Array, k: number, ef: number): Promise<Candidates> {
     if (this.#closed) throw new Error('hnsw pool closed')
     const copy = query.slice()
     const reply = await this.#rpc.call({ op: 'search', index, query: copy, k, ef }, [copy.buffer])
     if ('error' in reply) throw new Error(reply.error)
-    return reply.labels
+    if (reply.op !== 'result') throw new Error('unexpected reply to a search')
+    return { labels: reply.labels, scores: reply.scores }
+  }
+
+  /** The points of `labels`, packed; found[i] is 0 where the graph no longer holds label i. */
+  async points(index: number, labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }> {
+    if (this.#closed) throw new Error('hnsw pool closed')
+    const copy = labels.slice()
+    const reply = await this.#rpc.call({ op: 'points', index, labels: copy }, [copy.buffer])
+    if ('error' in reply) throw new Error(reply.error)
+    if (reply.op !== 'points') throw new Error('unexpected reply to a read')
+    return { vectors: reply.vectors, found: reply.found }
   }
 
   drop(index: number): void {

@@ -9,15 +9,22 @@ export type ToWorker =
   | { op: 'add'; index: number; labels: Uint32Array; vectors: Float32Array }
   | { op: 'del'; index: number; labels: Uint32Array }
   | { op: 'search'; id: number; index: number; query: Float32Array; k: number; ef: number }
+  /** Reads points back (the graph holds the only copy of a released row, store.ts). */
+  | { op: 'points'; id: number; index: number; labels: Uint32Array }
   | { op: 'drop'; index: number }
   /** Exit between slices: terminate() landing inside hnswlib's addPoint aborts the whole process. */
   | { op: 'stop' }
 
-export type SearchRequest = Extract<ToWorker, { op: 'search' }>
+export type SearchRequest = Extract<ToWorker, { op: 'search' | 'points' }>
 /** What a GraphSet (hnsw-graphs.ts) handles; 'stop' is the thread's own. */
 export type GraphCommand = Exclude<ToWorker, { op: 'stop' }>
 
-export type SearchReply = { op: 'result'; id: number; labels: number[] } | { op: 'result'; id: number; error: string }
+/** A search's candidates, best first, with their scores (1 - hnswlib's inner-product distance). */
+export type SearchReply =
+  | { op: 'result'; id: number; labels: number[]; scores: number[] }
+  /** `found[i]` is 0 where label i is not in the graph (deleted meanwhile); its row is then zeros. */
+  | { op: 'points'; id: number; vectors: Float32Array; found: Uint8Array }
+  | { op: 'result'; id: number; error: string }
 
 /** Unsolicited reports about one index. */
 export type IndexReport =

@@ -5,6 +5,7 @@ import { constants, setPriority } from 'node:os'
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads'
 import { GraphSet } from './hnsw-graphs.js'
 import type { FromWorker, ToWorker } from './hnsw-protocol.js'
+import { idleCollector } from '../util/idle-gc.js'
 
 const port = parentPort
 if (!port) throw new Error('hnsw-worker must run as a worker thread')
@@ -21,8 +22,10 @@ try {
 /** How long one slice of index work may hold this thread before messages are read. */
 const SLICE_MS = 4
 
-const graphs = new GraphSet((msg: FromWorker) => port.postMessage(msg))
+const graphs = new GraphSet((msg: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(msg, transfer))
 let scheduled = false
+// Building and reading back points makes JS garbage (hnswlib-node takes and gives plain arrays).
+const idle = idleCollector()
 
 function handle(msg: ToWorker): void {
   if (msg.op === 'stop') {
@@ -40,6 +43,7 @@ function poll(): void {
 
 function tick(): void {
   scheduled = false
+  idle.touch()
   if (graphs.work(performance.now() + SLICE_MS, poll)) schedule()
 }
 
@@ -50,6 +54,7 @@ function schedule(): void {
 }
 
 port.on('message', (msg: ToWorker) => {
+  idle.touch()
   handle(msg)
   if (graphs.busy) schedule()
 })

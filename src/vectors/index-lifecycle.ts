@@ -26,6 +26,8 @@ export interface IndexFacts {
   readonly exactSearchMaxVectors: number
   /** Vector count when the last generation failed, 0 when none has (or the store emptied since). */
   readonly failedAt: number
+  /** The open generation's graph holds the only copy of some rows (store.ts): only emptying the store lets it go. */
+  readonly holdsRows: boolean
 }
 
 export interface IndexDecision {
@@ -44,6 +46,7 @@ export function decideIndex(f: IndexFacts): IndexDecision {
   let drop: IndexDropReason | null = null
   if (f.indexGen !== null) {
     if (f.labelGen !== f.indexGen) drop = 'emptied'
+    else if (f.holdsRows) drop = null
     else if (f.count <= Math.floor(f.exactSearchMaxVectors / 2)) drop = 'shrunk'
     else if (labelsBloated(f.labelNext, f.count)) drop = 'relabel'
   }
@@ -56,6 +59,10 @@ export interface LifecycleContext {
   readonly tuning: IndexTuning
   readonly pool: HnswPool
   readonly logger: Logger
+  /** Let the graph hold the only copy of indexed rows (engine.ts says when). */
+  readonly singleCopy: boolean
+  /** A graph holding the only copy of some rows failed. */
+  vectorsLost(sessionId: string, reason: string): void
 }
 
 export class IndexLifecycle {
@@ -93,6 +100,7 @@ export class IndexLifecycle {
       count: store.count,
       exactSearchMaxVectors: this.#ctx.tuning.exactSearchMaxVectors,
       failedAt: this.#failedAt,
+      holdsRows: this.#index?.holdsRows ?? false,
     })
     if (drop) this.#drop(drop)
     if (start) this.#start()
@@ -110,13 +118,27 @@ export class IndexLifecycle {
 
   #start(): void {
     const store = this.#store
-    const { tuning, pool, logger } = this.#ctx
+    const { tuning, pool, logger, singleCopy } = this.#ctx
     const countAtStart = store.count
     try {
-      const idx: SessionIndex = new SessionIndex(store, pool, tuning, logger, this.#sessionId, () => {
-        this.#failedAt = Math.max(1, countAtStart)
+      const onLost = (reason: string): void => {
+        // No new generation until the store is emptied: the lost rows keep their labels.
+        this.#failedAt = Number.POSITIVE_INFINITY
         if (this.#index === idx) this.#index = null
-      })
+        this.#ctx.vectorsLost(this.#sessionId, reason)
+      }
+      const idx: SessionIndex = new SessionIndex(
+        store,
+        pool,
+        tuning,
+        logger,
+        this.#sessionId,
+        () => {
+          this.#failedAt = Math.max(1, countAtStart)
+          if (this.#index === idx) this.#index = null
+        },
+        { singleCopy, onLost },
+      )
       this.#index = idx
     } catch (err) {
       // e.g. the worker could not start: stay exact, the mutation itself stands.

@@ -15,6 +15,9 @@ export const CHUNK_SHIFT = 10
 export const CHUNK_ROWS = 1 << CHUNK_SHIFT
 export const CHUNK_MASK = CHUNK_ROWS - 1
 
+/** Stands in for a freed chunk. */
+export const RELEASED = new Float32Array(0)
+
 export class Segment {
   readonly dims: number
   capacity: number
@@ -27,6 +30,12 @@ export class Segment {
   ids: string[] = []
   meta: Metadata[] = []
   labels: LabelMap | null = null
+  /**
+   * Slots below this hold no row here: their vectors live only in the HNSW
+   * graph, under their labels (the single copy, store.ts). Chunks wholly below
+   * it are freed.
+   */
+  released = 0
 
   constructor(dims: number, capacity: number) {
     this.dims = dims
@@ -52,6 +61,29 @@ export class Segment {
     this.meta.push(meta)
     if (this.labels) this.slotLabel[slot] = this.labels.issue(slot)
     return slot
+  }
+
+  /** Appends a live slot whose row is held by the graph only (a compaction copying a released row). */
+  appendReleased(id: string, meta: Metadata): number {
+    const slot = this.end++
+    this.diedAt[slot] = ALIVE
+    this.ids.push(id)
+    this.meta.push(meta)
+    this.released = this.end
+    return slot
+  }
+
+  /**
+   * Lets go of the rows of every slot below `upTo`; the caller has made sure
+   * the graph holds them. The chunk list is copied first: views taken before
+   * keep the old list, rows and all, for as long as they live.
+   */
+  release(upTo: number): void {
+    if (upTo > this.released) this.released = upTo
+    const whole = this.released >> CHUNK_SHIFT
+    if (whole === 0 || this.chunks[whole - 1] === RELEASED) return
+    this.chunks = this.chunks.slice()
+    for (let c = 0; c < whole; c++) this.chunks[c] = RELEASED
   }
 
   isLive(slot: number): boolean {

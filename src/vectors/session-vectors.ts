@@ -2,18 +2,21 @@
 // the store (authoritative, main thread), the upload plan, and the session's
 // HNSW generation (index-lifecycle.ts). Mutations are synchronous and
 // validate everything before changing anything.
-import type { Logger } from 'pino'
 import { ProtocolError, badRequest, limitExceeded } from '../protocol/errors.js'
-import { approximateSearch, hits } from './approximate-search.js'
+import { approximateSearch, hits, type SearchQuery } from './approximate-search.js'
 import { exactScan } from './exact-scan.js'
 import { compileFilter } from './filter.js'
-import type { HnswPool } from './hnsw-pool.js'
-import { IndexLifecycle, type IndexState } from './index-lifecycle.js'
+import { IndexLifecycle, type IndexState, type LifecycleContext } from './index-lifecycle.js'
+import { sessionCost, type CostModel } from './budget.js'
+import { RowsUnavailable } from './released-rows.js'
 import { VectorStore, type StoreView } from './store.js'
-import type { ClearResult, DeleteResult, IndexTuning, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
+import type { ClearResult, DeleteResult, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
 import { checkItems, type CheckedItems } from './item-check.js'
 import { planUpload, type Accepted } from './upload-plan.js'
 import { optional, readK, readThreshold, readVector, Rejected } from './validate.js'
+
+/** After a graph holding released rows failed: the host restarts and recovers them, or the session moves (cluster). */
+const RESTORE_RETRY_MS = 1000
 
 /** The accepted unit vectors, packed: the checked array itself when every item was accepted (the usual case), else a copy. */
 function packUnits(items: CheckedItems, accepted: readonly Accepted[], dims: number): Float32Array {
@@ -62,13 +65,11 @@ export interface SessionVectors {
 }
 
 /** What a session needs from its engine. */
-export interface EngineContext {
+export interface EngineContext extends LifecycleContext {
   readonly limits: VectorLimits
-  readonly tuning: IndexTuning
-  readonly logger: Logger
-  readonly pool: HnswPool
-  /** Stored bytes of all sessions, and the host-wide cap. */
+  /** Bytes charged to all sessions (budget.ts), and the host-wide cap. */
   readonly usedBytes: number
+  readonly costModel: CostModel
   readonly maxVectorBytes: number
   adjustBytes(delta: number): void
   forget(session: SessionVectors): void
@@ -95,9 +96,12 @@ export class SessionVectorsImpl implements SessionVectors {
     return this.#store.dims
   }
 
+  /** What MAX_VECTOR_BYTES charges this session (budget.ts). */
   get bytes(): number {
-    return this.#store.bytes
+    return this.#costOf(this.#store.count, this.#store.dims ?? 0)
   }
+
+  #costOf = (count: number, dims: number): number => sessionCost(this.#ctx.costModel, count, dims)
 
   get indexState(): IndexState {
     return this.#index.state
@@ -128,8 +132,8 @@ export class SessionVectorsImpl implements SessionVectors {
     if (typeof replace !== 'boolean') throw badRequest('replace must be a boolean')
     const items = checked ?? checkItems(request.vectors as unknown[], limits)
     const store = this.#store
-    const budget = { limits, othersBytes: this.#ctx.usedBytes - store.bytes, maxVectorBytes: this.#ctx.maxVectorBytes }
-    const { accepted, rejected, dims } = planUpload(items, replace, store, budget)
+    const budget = { limits, othersBytes: this.#ctx.usedBytes - this.bytes, maxVectorBytes: this.#ctx.maxVectorBytes, costOf: this.#costOf }
+    const { accepted, rejected, dims } = planUpload(items, replace, { dims: store.dims, count: store.count, bytes: this.bytes, has: (id) => store.has(id) }, budget)
     const d = dims ?? 0
     const batch: VectorBatch = { replace, dims: d, ids: accepted.map((a) => a.id), meta: accepted.map((a) => a.meta), units: packUnits(items, accepted, d) }
     return { batch, rejected }
@@ -141,7 +145,7 @@ export class SessionVectorsImpl implements SessionVectors {
     const { replace, dims, ids, meta, units } = batch
     // Growing the arrays is the only step that can fail, so it comes first
     // (after a replace the store is empty and allocates just this batch).
-    const before = store.bytes
+    const before = this.bytes
     if (!replace && ids.length > 0) store.reserve(dims, ids.length)
     store.begin()
     if (replace) store.clear()
@@ -157,7 +161,7 @@ export class SessionVectorsImpl implements SessionVectors {
 
   async search(request: Record<string, unknown>): Promise<SearchResult> {
     this.#live()
-    const { limits, tuning } = this.#ctx
+    const { limits } = this.#ctx
     const k = readK(request.k, limits.maxK)
     const threshold = readThreshold(request.threshold)
     const filter = optional(request.filter)
@@ -168,9 +172,26 @@ export class SessionVectorsImpl implements SessionVectors {
     const q = readVector(request, limits.maxDims)
     if (q instanceof Rejected) throw new ProtocolError(q.code, q.message)
 
-    // A snapshot: it stays valid across the awaits below whatever mutations or
-    // compaction steps run meanwhile (store.ts).
-    const view = this.#store.view()
+    for (let attempt = 0; ; attempt++) {
+      // A snapshot: it stays valid across the awaits below whatever mutations or
+      // compaction steps run meanwhile (store.ts).
+      const view = this.#store.view()
+      try {
+        return await this.#searchView(view, { q, k, threshold, predicate })
+      } catch (err) {
+        if (!(err instanceof RowsUnavailable)) throw err
+        // The graph holding the view's released rows went while it was read: the
+        // session was emptied or replaced meanwhile (answer from that state), or
+        // the graph failed (a host fault: engine.ts; the client retries).
+        if (attempt === 0 && this.#store.view().graph !== view.graph) continue
+        throw new ProtocolError('unavailable', "the session's vectors are being restored", RESTORE_RETRY_MS)
+      }
+    }
+  }
+
+  async #searchView(view: StoreView, query: SearchQuery): Promise<SearchResult> {
+    const { tuning } = this.#ctx
+    const { q, k, threshold, predicate } = query
     if (view.count === 0) return { results: [], total: 0, exact: true }
     if (q.length !== view.dims) {
       throw new ProtocolError('dimension_mismatch', `query has ${q.length} values, the session's vectors have ${view.dims}`)
@@ -179,7 +200,7 @@ export class SessionVectorsImpl implements SessionVectors {
     // enough of the session that scanning only the rest pays (graphServes).
     const idx = this.#index.index
     if (idx?.serves && view.labels?.gen === idx.gen && view.count > tuning.exactSearchMaxVectors) {
-      const hit = await approximateSearch(view, idx, { q, k, threshold, predicate }, tuning)
+      const hit = await approximateSearch(view, idx, query, tuning)
       if (hit) return hit
     }
     const top = await exactScan(view, q, k, { threshold, predicate })
@@ -200,7 +221,7 @@ export class SessionVectorsImpl implements SessionVectors {
   applyDelete(ids: readonly string[]): DeleteResult {
     this.#live()
     const store = this.#store
-    const before = store.bytes
+    const before = this.bytes
     store.begin()
     let deleted = 0
     for (const id of ids) if (store.remove(id)) deleted++
@@ -210,7 +231,7 @@ export class SessionVectorsImpl implements SessionVectors {
 
   clear(): ClearResult {
     this.#live()
-    const before = this.#store.bytes
+    const before = this.bytes
     this.#store.begin()
     const deleted = this.#store.clear()
     this.#settle(before)
@@ -221,7 +242,7 @@ export class SessionVectorsImpl implements SessionVectors {
     if (this.#disposed) return
     this.#disposed = true
     this.#index.dispose()
-    this.#ctx.adjustBytes(-this.#store.bytes)
+    this.#ctx.adjustBytes(-this.bytes)
     this.#store.clear()
     this.#ctx.forget(this)
   }
@@ -232,7 +253,7 @@ export class SessionVectorsImpl implements SessionVectors {
 
   /** After a mutation: budget, compaction, and the index lifecycle. */
   #settle(bytesBefore: number): void {
-    this.#ctx.adjustBytes(this.#store.bytes - bytesBefore)
+    this.#ctx.adjustBytes(this.bytes - bytesBefore)
     this.#store.maybeCompact() // starts an incremental compaction when due; it runs on later turns
     this.#index.settle()
   }

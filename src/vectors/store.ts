@@ -30,6 +30,15 @@ export interface StoreView {
   readonly ids: readonly string[]
   readonly meta: readonly Metadata[]
   readonly labels: LabelView | null
+  /** Slots below this have no row in `chunks`: `graph` holds them, under slotLabel[slot] (released-rows.ts). */
+  readonly released: number
+  readonly slotLabel: Int32Array
+  readonly graph: RowReader | null
+}
+
+/** Reads rows back from the graph that holds the only copy of released rows. */
+export interface RowReader {
+  points(labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }>
 }
 
 /** What a compaction does now: none, or a copy under way. */
@@ -55,6 +64,9 @@ export class VectorStore {
   #compaction: Compaction | null = null
   /** After a failed compaction: don't try again before this many dead slots. */
   #retryAtDead = 0
+  /** The graph holding the released rows, and the label below which it holds every live row. */
+  #reader: RowReader | null = null
+  #releaseBelow = 0
 
   get count(): number {
     return this.#slotOf.size
@@ -135,7 +147,43 @@ export class VectorStore {
       ids: seg.ids,
       meta: seg.meta,
       labels: seg.labels?.view() ?? null,
+      released: seg.released,
+      slotLabel: seg.slotLabel,
+      graph: seg.released > 0 ? this.#reader : null,
     }
+  }
+
+  // ---- the single copy ----
+
+  /** Slots whose rows live in the graph only. */
+  get released(): number {
+    return this.#seg?.released ?? 0
+  }
+
+  /**
+   * The graph of the current generation holds every live vector labelled
+   * below `label` (its watermark): the rows of those slots can go. Labels
+   * are issued in slot order, so they are a prefix of the slots. Waits while
+   * a compaction copies (it reads the rows it copies), and runs at its swap.
+   */
+  release(label: number, reader: RowReader): void {
+    this.#reader = reader
+    if (label > this.#releaseBelow) this.#releaseBelow = label
+    if (!this.#compaction) this.#applyRelease()
+  }
+
+  #applyRelease(): void {
+    const seg = this.#seg
+    if (!seg || !seg.labels || this.#reader === null) return
+    const below = this.#releaseBelow
+    let slot = seg.released
+    // A labelled slot goes when its label is below; an unlabelled one only if dead (nothing reads it).
+    while (slot < seg.end) {
+      const label = seg.slotLabel[slot]!
+      if (label >= 0 ? label >= below : seg.isLive(slot)) break
+      slot++
+    }
+    seg.release(slot)
   }
 
   // ---- labels for the HNSW index ----
@@ -144,12 +192,14 @@ export class VectorStore {
   startLabels(gen: number): void {
     const seg = this.#seg
     if (!seg) throw new Error('empty store has no labels')
+    if (seg.released > 0) throw new Error('the graph holds released rows: its labels must stay')
     seg.labelLive(gen, this.count)
     this.#deadLabels = []
     this.#compaction?.relabel()
   }
 
   dropLabels(): void {
+    if (this.released > 0) throw new Error('the graph holds released rows: its labels must stay')
     this.#seg?.dropLabels()
     this.#compaction?.dropLabels()
     this.#deadLabels = []
@@ -242,6 +292,8 @@ export class VectorStore {
 
   #reset(): void {
     this.#seg = null
+    this.#reader = null
+    this.#releaseBelow = 0
     this.#slotOf.clear()
     this.#dead = 0
     this.#deadLabels = []
@@ -256,6 +308,9 @@ export class VectorStore {
     this.#dead = c.dead
     this.#compaction = null
     this.#retryAtDead = 0
+    // Frees the chunks of the rows the copy left released, and catches up with releases that waited.
+    this.#seg.release(this.#seg.released)
+    this.#applyRelease()
   }
 
   #abort(c: Compaction): void {
@@ -266,6 +321,7 @@ export class VectorStore {
     })
     this.#compaction = null
     this.#retryAtDead = 2 * this.#dead
+    this.#applyRelease()
   }
 }
 
@@ -279,6 +335,9 @@ const EMPTY_VIEW: StoreView = {
   ids: [],
   meta: [],
   labels: null,
+  released: 0,
+  slotLabel: new Int32Array(0),
+  graph: null,
 }
 
 export function isAlive(view: StoreView, slot: number): boolean {

@@ -26,6 +26,8 @@ export interface UploadBudget {
   /** Stored bytes of every other session, and the host-wide cap. */
   readonly othersBytes: number
   readonly maxVectorBytes: number
+  /** Bytes charged for a session of `count` vectors of `dims` values (budget.ts); default: the float32 values only. */
+  readonly costOf?: (count: number, dims: number) => number
 }
 
 export interface UploadPlan {
@@ -69,13 +71,13 @@ export function planUpload(checked: CheckedItems, replace: boolean, base: Upload
         rejected.push({ id, code: 'limit_exceeded', message: `session holds ${limits.maxVectorsPerSession} vectors already` })
         continue
       }
-      const cost = length * 4
-      if (budget.othersBytes + sessionBytes + cost > budget.maxVectorBytes) {
+      const after = budget.costOf ? budget.costOf(count + 1, length) : sessionBytes + length * 4
+      if (budget.othersBytes + after > budget.maxVectorBytes) {
         rejected.push({ id, code: 'limit_exceeded', message: 'host vector memory budget exhausted' })
         continue
       }
       count++
-      sessionBytes += cost
+      sessionBytes = after
       takenIds.add(id)
     }
     dims ??= length

@@ -32,6 +32,8 @@ export interface StartOptions {
   dataDir?: string
   /** The host's secret key, to restart the same host (default: a new one). */
   secretKey?: Uint8Array
+  /** A fault the host finds in itself (main.ts stops the process on one). */
+  onFault?: (err: Error) => void
 }
 
 export async function startHost(t: Teardown, overrides: Partial<Record<keyof Config, unknown>> = {}, opts: StartOptions = {}): Promise<TestHost> {
@@ -39,7 +41,7 @@ export async function startHost(t: Teardown, overrides: Partial<Record<keyof Con
   const kp = opts.secretKey ? nacl.box.keyPair.fromSecretKey(opts.secretKey) : nacl.box.keyPair()
   const config = loadConfig(opts.env ?? {}, { port: 0, host: '127.0.0.1', dataDir, hostSecretKey: encodeBase64(kp.secretKey), ...overrides })
   const log = captureLogger('debug')
-  const server = await buildServer(config, { logger: log.logger, ...(opts.now ? { now: opts.now } : {}) })
+  const server = await buildServer(config, { logger: log.logger, ...(opts.now ? { now: opts.now } : {}), ...(opts.onFault ? { onFault: opts.onFault } : {}) })
   const url = await server.listen()
   let closed: Promise<void> | undefined
   const close = (): Promise<void> =>

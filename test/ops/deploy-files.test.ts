@@ -42,3 +42,16 @@ t.test('the Docker image runs node in exec form, and every file it copies from t
   const ignored = read('.dockerignore').split('\n')
   t.notOk(ignored.includes('src'), 'the sources, console assets included, are in the build context')
 })
+
+t.test('npm start, the Docker image and the systemd unit fix the same malloc mmap threshold; npm start keeps an operator value', async (t) => {
+  const TUNABLE = 'glibc.malloc.mmap_threshold=262144'
+  const start = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start!
+  t.equal(start, `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${TUNABLE}} exec node dist/main.js`)
+  t.match(read('Dockerfile'), new RegExp(`^\\s+GLIBC_TUNABLES=${TUNABLE} \\\\$`, 'm'))
+  t.match(read('deploy/rag-session-host.service'), new RegExp(`^Environment=GLIBC_TUNABLES=${TUNABLE}$`, 'm'))
+  // The script's shell expansion, run for real: the default, and an operator's own value kept.
+  const shell = (env: Record<string, string>): string =>
+    spawnSync('sh', ['-c', start.replace('node dist/main.js', 'printenv GLIBC_TUNABLES')], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' }).stdout
+  t.equal(shell({}), TUNABLE + '\n')
+  t.equal(shell({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }), 'glibc.malloc.arena_max=2\n')
+})

@@ -87,7 +87,7 @@ function partialGraph(store: VectorStore, upTo: number, watermark = upTo) {
         1,
       )[0]!
       if (!('labels' in reply)) return Promise.reject(new Error('error' in reply ? reply.error : 'no reply'))
-      return Promise.resolve(reply.labels)
+      return Promise.resolve({ labels: reply.labels, scores: reply.scores })
     },
   }
   const del = (labels: number[]): void => graphs.handle({ op: 'del', index: 1, labels: Uint32Array.from(labels) })

@@ -167,3 +167,45 @@ t.test('the poll between points: a search is answered mid-slice, and an index dr
   t.ok(polls >= 400, 'polled before every point')
   t.equal(graphs.size, 1)
 })
+
+t.test('points: the stored vectors back, bit for bit, by label; deleted, unknown and never-added labels are not found', async (t) => {
+  const { graphs, sent, drain, add, del } = setup()
+  const data = unitRows(300, 9)
+  graphs.handle({ op: 'init', index: 1, dims: DIMS, m: 16, efConstruction: 50, capacity: 300 })
+  add(1, 0, 300, data)
+  drain()
+  del(1, [7])
+  graphs.handle({ op: 'points', id: 41, index: 1, labels: Uint32Array.from([0, 299, 7, 5000, 150]) })
+  const reply = sent.find((m) => m.op === 'points' && m.id === 41)
+  if (reply?.op !== 'points') throw new Error('no points reply')
+  t.same([...reply.found], [1, 1, 0, 0, 1])
+  t.same(reply.vectors.subarray(0, DIMS), data.subarray(0, DIMS), 'label 0, exactly as added')
+  t.same(reply.vectors.subarray(DIMS, 2 * DIMS), data.subarray(299 * DIMS, 300 * DIMS))
+  t.same(reply.vectors.subarray(4 * DIMS, 5 * DIMS), data.subarray(150 * DIMS, 151 * DIMS))
+  t.ok(
+    reply.vectors.subarray(2 * DIMS, 4 * DIMS).every((x) => x === 0),
+    'rows not found are zeros',
+  )
+  graphs.handle({ op: 'points', id: 42, index: 9, labels: Uint32Array.from([0]) })
+  t.match(
+    sent.find((m) => m.op === 'result' && m.id === 42),
+    { error: 'no such index' },
+  )
+})
+
+t.test('search: candidates best first, scored 1 - inner-product distance', async (t) => {
+  const { graphs, drain, add, search } = setup()
+  const data = unitRows(200, 10)
+  graphs.handle({ op: 'init', index: 1, dims: DIMS, m: 16, efConstruction: 50, capacity: 200 })
+  add(1, 0, 200, data)
+  drain()
+  const q = data.slice(42 * DIMS, 43 * DIMS)
+  const r = search(1, q, 5)
+  if (r.op !== 'result' || !('scores' in r)) throw new Error('no search reply')
+  t.equal(r.labels[0], 42, 'the query point itself first')
+  t.ok(Math.abs(r.scores[0]! - 1) < 1e-6, 'scoring 1 against itself')
+  t.ok(
+    r.scores.every((s, i) => i === 0 || s <= r.scores[i - 1]!),
+    'best first',
+  )
+})

@@ -9,7 +9,7 @@ import { decideIndex, labelsBloated, type IndexFacts } from '../../src/vectors/i
 import { makeEngine } from './fixtures/engine.js'
 
 const MAX = 1000
-const facts = (f: Partial<IndexFacts>): IndexFacts => ({ indexGen: null, labelGen: null, labelNext: 0, count: 0, exactSearchMaxVectors: MAX, failedAt: 0, ...f })
+const facts = (f: Partial<IndexFacts>): IndexFacts => ({ indexGen: null, labelGen: null, labelNext: 0, count: 0, exactSearchMaxVectors: MAX, failedAt: 0, holdsRows: false, ...f })
 
 t.test('no index: one starts only above the threshold', async (t) => {
   t.same(decideIndex(facts({ count: MAX })), { drop: null, start: false }, 'at the threshold: exact only')
