@@ -5,8 +5,12 @@
 // with the data, emptied); callers skip it, as they would a later death.
 import type { StoreView } from './store.js'
 
-/** Rows read per message: ~256 getPoint calls in the worker, 1.5 KB each at 384 dims. */
-export const READ_BATCH = 256
+/**
+ * Rows read per message. hnswlib-node's getPoint builds a JS array: ~38 µs a
+ * row at 384 dims here, so 128 of them hold the worker ~5 ms, and a search
+ * of another session waits at most that long behind a read-back.
+ */
+export const READ_BATCH = 128
 
 /** The released rows of a view cannot be read: its graph is gone (the session was emptied or its graph failed). */
 export class RowsUnavailable extends Error {

@@ -5,11 +5,14 @@ import t from 'tap'
 import { clustered, row } from '../../bench/lib/data.js'
 import { recall } from '../../bench/lib/stats.js'
 import type { SessionVectors } from '../../src/vectors/index.js'
+import { graphBytesPerPoint } from '../../src/vectors/budget.js'
 import { bruteForce, makeEngine, until, cosine } from './fixtures/engine.js'
 
 const DIMS = 48
 const N = 3000
 const LOW = { exactSearchMaxVectors: 500, hnswEfConstruction: 100, hnswEfSearch: 64 }
+/** What the budget charges an indexed vector on these engines, which keep two copies (budget.ts): the values twice, and the graph's own bytes. */
+const INDEXED = 2 * DIMS * 4 + graphBytesPerPoint(16)
 
 function dataset(count = N, seed = 7) {
   const c = clustered({ count, dims: DIMS, seed })
@@ -73,7 +76,7 @@ t.test('exact right after the build starts, graph + exact tail once it covers en
   const built = logs.filter((l) => l.event === 'index.built')
   t.equal(built.length, 1)
   t.match(built[0], { session_id: 'switch', size: N, ms: Number })
-  t.same(engine.stats(), { sessions: 1, vectors: N, bytes: N * DIMS * 4, hnswIndexes: 1, building: 0 })
+  t.same(engine.stats(), { sessions: 1, vectors: N, bytes: N * INDEXED, hnswIndexes: 1, building: 0 })
 })
 
 async function ready(rows: Map<string, number[]>, t: { teardown(fn: () => unknown): void }, meta?: (i: number) => Record<string, unknown>) {
@@ -244,7 +247,7 @@ t.test('dispose and close: budget freed, searches still answered exactly', async
   load(b, rows)
   t.equal(h.engine.stats().hnswIndexes, 2)
   a.dispose()
-  t.same(h.engine.stats(), { sessions: 1, vectors: 1200, bytes: 1200 * DIMS * 4, hnswIndexes: 1, building: 1 })
+  t.same(h.engine.stats(), { sessions: 1, vectors: 1200, bytes: 1200 * INDEXED, hnswIndexes: 1, building: 1 })
   t.match(
     h.logs.find((l) => l.event === 'index.dropped'),
     { session_id: 'a', reason: 'disposed' },
