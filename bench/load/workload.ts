@@ -58,7 +58,9 @@ export async function runClient(job: ClientJob): Promise<void> {
     }
   }
 
-  const connect = (): Promise<SessionClient> => SessionClient.connect(job.url, { hostPublicKey: job.hostPublicKey, identity, requestTimeoutMs: opts.timeoutMs })
+  // The routing hint, as a real client sends it: behind a balancer (bench:cluster) the first connection lands on the session's host.
+  const connect = (): Promise<SessionClient> =>
+    SessionClient.connect(job.url, { hostPublicKey: job.hostPublicKey, identity, requestTimeoutMs: opts.timeoutMs, routeHint: sessionId })
   const init = async (): Promise<boolean> => (await timed('init', () => client!.openSession(sessionId))) !== undefined
   /** --reinit: a new session key before every operation. */
   const op = async <T>(name: Operation, fn: () => Promise<T>): Promise<T | undefined> => {
