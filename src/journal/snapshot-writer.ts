@@ -88,25 +88,19 @@ async function* vectorRecords(s: string, view: StoreView): AsyncGenerator<Journa
     units = new Float32Array(VECTORS_PER_RECORD * dims)
     return r
   }
-  // A released row the graph no longer has died after the capture: a later journal record says so.
-  for await (const read of releasedRows(view)) {
-    for (let i = 0; i < read.slots.length; i++) {
-      if (read.found[i] !== 1) continue
-      const slot = read.slots[i]!
-      units.set(read.rows.subarray(i * dims, (i + 1) * dims), ids.length * dims)
-      ids.push(view.ids[slot]!)
-      meta.push(view.meta[slot]!)
-      if (ids.length === VECTORS_PER_RECORD) yield flush()
-    }
-  }
-  for (let slot = view.released; slot < view.end; slot++) {
-    if (!isAlive(view, slot)) continue
-    const chunk = view.chunks[slot >> CHUNK_SHIFT]!
-    const at = (slot & CHUNK_MASK) * dims
-    units.set(chunk.subarray(at, at + dims), ids.length * dims)
+  /** Adds the row of `slot` (at `at` in `rows`); true when a record is full. */
+  const add = (slot: number, rows: Float32Array, at: number): boolean => {
+    units.set(rows.subarray(at, at + dims), ids.length * dims)
     ids.push(view.ids[slot]!)
     meta.push(view.meta[slot]!)
-    if (ids.length === VECTORS_PER_RECORD) yield flush()
+    return ids.length === VECTORS_PER_RECORD
+  }
+  // A released row the graph no longer has died after the capture: a later journal record says so.
+  for await (const read of releasedRows(view)) {
+    for (let i = 0; i < read.slots.length; i++) if (read.found[i] === 1 && add(read.slots[i]!, read.rows, i * dims)) yield flush()
+  }
+  for (let slot = view.released; slot < view.end; slot++) {
+    if (isAlive(view, slot) && add(slot, view.chunks[slot >> CHUNK_SHIFT]!, (slot & CHUNK_MASK) * dims)) yield flush()
   }
   if (ids.length > 0) yield flush()
 }

@@ -5,6 +5,7 @@
 // the vector, and the second copy of the vector when the host keeps both
 // (singleCopy off, engine.ts). A function of the count, so an upload is judged
 // before anything changes and the charge never moves while a graph builds.
+import type { IndexTuning } from './types.js'
 
 /**
  * hnswlib's bytes per point besides its vector, at M: level-0 links (2M
@@ -19,18 +20,14 @@ export function graphBytesPerPoint(m: number): number {
   return level0 + 4 + 8 + 32 + upper
 }
 
-export interface CostModel {
-  /** At or below this many vectors a session has no graph. */
-  readonly exactSearchMaxVectors: number
-  readonly hnswM: number
-  /** The graph holds the only copy of the vectors it covers. */
-  readonly singleCopy: boolean
-}
-
-/** Bytes charged for a session of `count` vectors of `dims` values. */
-export function sessionCost(model: CostModel, count: number, dims: number): number {
+/**
+ * Bytes charged for a session of `count` vectors of `dims` values. At or
+ * below `exactSearchMaxVectors` a session has no graph; `singleCopy`: the
+ * graph holds the only copy of the vectors it covers.
+ */
+export function sessionCost(tuning: Pick<IndexTuning, 'exactSearchMaxVectors' | 'hnswM'>, singleCopy: boolean, count: number, dims: number): number {
   const values = count * dims * 4
-  if (count <= model.exactSearchMaxVectors) return values
-  const perPoint = graphBytesPerPoint(model.hnswM) + (model.singleCopy ? 0 : dims * 4)
+  if (count <= tuning.exactSearchMaxVectors) return values
+  const perPoint = graphBytesPerPoint(tuning.hnswM) + (singleCopy ? 0 : dims * 4)
   return values + count * perPoint
 }

@@ -46,7 +46,6 @@ export class VectorEngine {
       pool: this.#pool,
       maxVectorBytes: opts.maxVectorBytes,
       singleCopy: opts.singleCopy ?? false,
-      costModel: { exactSearchMaxVectors: opts.tuning.exactSearchMaxVectors, hnswM: opts.tuning.hnswM, singleCopy: opts.singleCopy ?? false },
       vectorsLost(sessionId: string, reason: string) {
         opts.logger.error({ event: 'vectors.lost', session_id: sessionId, reason }, 'a vector graph holding the only copy of indexed rows failed')
         opts.onVectorsLost?.(sessionId, reason)

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino'
 import { graphServes } from './approximate-search.js'
 import type { Candidates, HnswPool, IndexListener } from './hnsw-pool.js'
+import type { PointRows } from './hnsw-protocol.js'
 import type { VectorStore } from './store.js'
 import type { IndexTuning } from './types.js'
 
@@ -110,7 +111,7 @@ export class SessionIndex implements IndexListener {
   }
 
   /** Reads points back: the store's RowReader for the rows it released to this graph. */
-  points(labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }> {
+  points(labels: Uint32Array): Promise<PointRows> {
     return this.#pool.points(this.graph, labels)
   }
 

@@ -4,7 +4,7 @@
 // index told it failed (callers then answer exactly); the next index starts a
 // fresh worker.
 import { WorkerRpc } from '../util/worker-rpc.js'
-import type { IndexReport, SearchReply, SearchRequest, ToWorker } from './hnsw-protocol.js'
+import type { IndexReport, PointRows, SearchReply, SearchRequest, ToWorker } from './hnsw-protocol.js'
 
 export interface IndexListener {
   progress(upTo: number, size: number): void
@@ -72,8 +72,8 @@ export class HnswPool {
     return { labels: reply.labels, scores: reply.scores }
   }
 
-  /** The points of `labels`, packed; found[i] is 0 where the graph no longer holds label i. */
-  async points(index: number, labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }> {
+  /** The points of `labels`, packed (PointRows). */
+  async points(index: number, labels: Uint32Array): Promise<PointRows> {
     if (this.#closed) throw new Error('hnsw pool closed')
     const copy = labels.slice()
     const reply = await this.#rpc.call({ op: 'points', index, labels: copy }, [copy.buffer])

@@ -19,12 +19,15 @@ export type SearchRequest = Extract<ToWorker, { op: 'search' | 'points' }>
 /** What a GraphSet (hnsw-graphs.ts) handles; 'stop' is the thread's own. */
 export type GraphCommand = Exclude<ToWorker, { op: 'stop' }>
 
+/** Points read back by label, packed: `found[i]` is 0 where label i is not in the graph (deleted meanwhile); its row is then zeros. */
+export interface PointRows {
+  vectors: Float32Array
+  found: Uint8Array
+}
+
 /** A search's candidates, best first, with their scores (1 - hnswlib's inner-product distance). */
 export type SearchReply =
-  | { op: 'result'; id: number; labels: number[]; scores: number[] }
-  /** `found[i]` is 0 where label i is not in the graph (deleted meanwhile); its row is then zeros. */
-  | { op: 'points'; id: number; vectors: Float32Array; found: Uint8Array }
-  | { op: 'result'; id: number; error: string }
+  { op: 'result'; id: number; labels: number[]; scores: number[] } | ({ op: 'points'; id: number } & PointRows) | { op: 'result'; id: number; error: string }
 
 /** Unsolicited reports about one index. */
 export type IndexReport =

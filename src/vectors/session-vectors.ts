@@ -7,7 +7,7 @@ import { approximateSearch, hits, type SearchQuery } from './approximate-search.
 import { exactScan } from './exact-scan.js'
 import { compileFilter } from './filter.js'
 import { IndexLifecycle, type IndexState, type LifecycleContext } from './index-lifecycle.js'
-import { sessionCost, type CostModel } from './budget.js'
+import { sessionCost } from './budget.js'
 import { RowsUnavailable } from './released-rows.js'
 import { VectorStore, type StoreView } from './store.js'
 import type { ClearResult, DeleteResult, Metadata, SearchResult, UploadResult, VectorLimits } from './types.js'
@@ -69,7 +69,6 @@ export interface EngineContext extends LifecycleContext {
   readonly limits: VectorLimits
   /** Bytes charged to all sessions (budget.ts), and the host-wide cap. */
   readonly usedBytes: number
-  readonly costModel: CostModel
   readonly maxVectorBytes: number
   adjustBytes(delta: number): void
   forget(session: SessionVectors): void
@@ -101,7 +100,7 @@ export class SessionVectorsImpl implements SessionVectors {
     return this.#costOf(this.#store.count, this.#store.dims ?? 0)
   }
 
-  #costOf = (count: number, dims: number): number => sessionCost(this.#ctx.costModel, count, dims)
+  #costOf = (count: number, dims: number): number => sessionCost(this.#ctx.tuning, this.#ctx.singleCopy, count, dims)
 
   get indexState(): IndexState {
     return this.#index.state
@@ -133,7 +132,7 @@ export class SessionVectorsImpl implements SessionVectors {
     const items = checked ?? checkItems(request.vectors as unknown[], limits)
     const store = this.#store
     const budget = { limits, othersBytes: this.#ctx.usedBytes - this.bytes, maxVectorBytes: this.#ctx.maxVectorBytes, costOf: this.#costOf }
-    const { accepted, rejected, dims } = planUpload(items, replace, { dims: store.dims, count: store.count, bytes: this.bytes, has: (id) => store.has(id) }, budget)
+    const { accepted, rejected, dims } = planUpload(items, replace, store, budget)
     const d = dims ?? 0
     const batch: VectorBatch = { replace, dims: d, ids: accepted.map((a) => a.id), meta: accepted.map((a) => a.meta), units: packUnits(items, accepted, d) }
     return { batch, rejected }

@@ -12,6 +12,7 @@
 // (mutations, views and labels all use it, untouched); when the copy has
 // caught up, one assignment swaps it in.
 import { Compaction, COMPACT_STEP_ROWS, compactionDue, runInSlices } from './compaction.js'
+import type { PointRows } from './hnsw-protocol.js'
 import type { LabelView } from './labels.js'
 import { Segment } from './segment.js'
 import type { Metadata } from './types.js'
@@ -38,7 +39,7 @@ export interface StoreView {
 
 /** Reads rows back from the graph that holds the only copy of released rows. */
 export interface RowReader {
-  points(labels: Uint32Array): Promise<{ vectors: Float32Array; found: Uint8Array }>
+  points(labels: Uint32Array): Promise<PointRows>
 }
 
 /** What a compaction does now: none, or a copy under way. */

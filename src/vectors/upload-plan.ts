@@ -17,7 +17,6 @@ export interface Accepted {
 export interface UploadBase {
   readonly dims: number | null
   readonly count: number
-  readonly bytes: number
   has(id: string): boolean
 }
 
@@ -26,8 +25,8 @@ export interface UploadBudget {
   /** Stored bytes of every other session, and the host-wide cap. */
   readonly othersBytes: number
   readonly maxVectorBytes: number
-  /** Bytes charged for a session of `count` vectors of `dims` values (budget.ts); default: the float32 values only. */
-  readonly costOf?: (count: number, dims: number) => number
+  /** Bytes charged for a session of `count` vectors of `dims` values (budget.ts). */
+  readonly costOf: (count: number, dims: number) => number
 }
 
 export interface UploadPlan {
@@ -46,7 +45,6 @@ export function planUpload(checked: CheckedItems, replace: boolean, base: Upload
   const takenIds = new Set<string>()
   let dims = replace ? null : base.dims
   let count = replace ? 0 : base.count
-  let sessionBytes = replace ? 0 : base.bytes
   for (let i = 0; i < ids.length; i++) {
     // In §4.1's order: id and vector, dimension, metadata; then the limits.
     const first = early[i]
@@ -71,13 +69,11 @@ export function planUpload(checked: CheckedItems, replace: boolean, base: Upload
         rejected.push({ id, code: 'limit_exceeded', message: `session holds ${limits.maxVectorsPerSession} vectors already` })
         continue
       }
-      const after = budget.costOf ? budget.costOf(count + 1, length) : sessionBytes + length * 4
-      if (budget.othersBytes + after > budget.maxVectorBytes) {
+      if (budget.othersBytes + budget.costOf(count + 1, length) > budget.maxVectorBytes) {
         rejected.push({ id, code: 'limit_exceeded', message: 'host vector memory budget exhausted' })
         continue
       }
       count++
-      sessionBytes = after
       takenIds.add(id)
     }
     dims ??= length

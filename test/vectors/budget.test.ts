@@ -5,16 +5,16 @@ import t from 'tap'
 import { graphBytesPerPoint, sessionCost } from '../../src/vectors/budget.js'
 import { makeEngine } from './fixtures/engine.js'
 
-const model = { exactSearchMaxVectors: 1000, hnswM: 16, singleCopy: true }
+const tuning = { exactSearchMaxVectors: 1000, hnswM: 16 }
 
 t.test('the cost model', async (t) => {
   // Level 0: 33 links + the label = 140; level, pointer, map entry = 44; upper levels ~5.
   t.equal(graphBytesPerPoint(16), 140 + 44 + 5)
   t.ok(graphBytesPerPoint(32) > graphBytesPerPoint(16), 'more links, more bytes')
-  t.equal(sessionCost(model, 1000, 384), 1000 * 384 * 4, 'at the threshold: the values only')
-  t.equal(sessionCost(model, 1001, 384), 1001 * (384 * 4 + 189), 'past it: and the graph')
-  t.equal(sessionCost({ ...model, singleCopy: false }, 1001, 384), 1001 * (2 * 384 * 4 + 189), 'two copies: and the second copy')
-  t.equal(sessionCost(model, 0, 384), 0)
+  t.equal(sessionCost(tuning, true, 1000, 384), 1000 * 384 * 4, 'at the threshold: the values only')
+  t.equal(sessionCost(tuning, true, 1001, 384), 1001 * (384 * 4 + 189), 'past it: and the graph')
+  t.equal(sessionCost(tuning, false, 1001, 384), 1001 * (2 * 384 * 4 + 189), 'two copies: and the second copy')
+  t.equal(sessionCost(tuning, true, 0, 384), 0)
 })
 
 t.test('an upload that takes a session past the threshold is charged for its graph, and refused past the budget', async (t) => {

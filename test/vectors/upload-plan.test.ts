@@ -8,13 +8,13 @@ import { LIMITS } from './fixtures/engine.js'
 const base = (ids: string[], dims: number | null): UploadBase => ({
   dims,
   count: ids.length,
-  bytes: ids.length * (dims ?? 0) * 4,
   has: (id) => ids.includes(id),
 })
 const budget = (over: Partial<{ maxVectorsPerSession: number; othersBytes: number; maxVectorBytes: number }> = {}) => ({
   limits: { ...LIMITS, maxVectorsPerSession: over.maxVectorsPerSession ?? LIMITS.maxVectorsPerSession },
   othersBytes: over.othersBytes ?? 0,
   maxVectorBytes: over.maxVectorBytes ?? 1 << 30,
+  costOf: (count: number, dims: number) => count * dims * 4,
 })
 /** The stateless checks (item-check.ts), then the plan, as an upload runs them. */
 const planUpload = (items: unknown[], replace: boolean, b: UploadBase, bud: ReturnType<typeof budget>) => planChecked(checkItems(items, bud.limits), replace, b, bud)
