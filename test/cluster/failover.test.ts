@@ -160,7 +160,8 @@ if (requireClusterTools(t, 'cluster failover tests')) {
       () => 'acknowledged',
       (e: HostError) => e.code,
     )
-    const second = await SessionClient.connect(b.url, { identity, requestTimeoutMs: 30_000 })
+    // No reconnect: when host c loads the session below, this client must not pull it back to b (its reads would then see 1012).
+    const second = await SessionClient.connect(b.url, { identity, requestTimeoutMs: 30_000, reconnect: { enabled: false } })
     t.teardown(() => second.close())
     // Answered `unavailable` (retried by the SDK) until a's lease has run out, then taken over.
     await second.openSession('paused')
